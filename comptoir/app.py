@@ -1,0 +1,179 @@
+"""The application factory: every piece is bound to the app here, never at import time."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+from flask_wtf import CSRFProtect
+from markupsafe import Markup, escape
+from sqlalchemy import event
+from werkzeug.exceptions import HTTPException, NotFound
+
+from comptoir.core import config as settings
+from comptoir.core import i18n, logging, themes
+from comptoir.core.db import db, migrate
+from comptoir.core.plugins import PluginHost, hooks
+from comptoir.tenants import resolution
+
+csrf = CSRFProtect()
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _secret_key(instance: Path) -> str:
+    """A key kept in the instance folder, so development sessions survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _configure(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    app.config.update(settings.from_environment())
+    if overrides:
+        app.config.update(overrides)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _secret_key(instance)
+    url = app.config["DATABASE_URL"] or f"sqlite:///{instance / 'comptoir.sqlite3'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = settings.normalise_database_url(url)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+
+@migrate.configure
+def _version_locations(alembic_config: Any) -> Any:
+    """The core's revisions plus each installed plugin's branch (see the hookspec)."""
+    from flask import current_app
+
+    host: PluginHost = current_app.extensions["comptoir.plugins"]
+    folders = [str(MIGRATIONS / "versions")]
+    folders += [f for f in host.every_hook.comptoir_migrations_dir() if f]
+    alembic_config.set_main_option("version_locations", os.pathsep.join(folders))
+    return alembic_config
+
+
+def _sqlite_foreign_keys(app: Flask) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        @event.listens_for(db.engine, "connect")
+        def _on_connect(dbapi_connection: Any, record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+
+def _load_plugins(app: Flask) -> PluginHost:
+    host = PluginHost()
+    extra = [p.strip() for p in app.config["PLUGINS"].split(",") if p.strip()]
+    host.load(use_entry_points=not app.config["DISABLE_ENTRY_POINTS"], extra_modules=extra)
+    app.extensions["comptoir.plugins"] = host
+    for plugin in host.names():
+        for blueprints in host.only(plugin).comptoir_blueprints():
+            for blueprint in blueprints or ():
+                app.register_blueprint(blueprint)
+                host.blueprint_owner[blueprint.name] = plugin
+    return host
+
+
+def _gate_plugin_routes(host: PluginHost) -> Any:
+    def gate() -> None:
+        owner = host.blueprint_owner.get(request.blueprint or "")
+        if owner is None:
+            return
+        tenant = g.get("tenant")
+        if tenant is None or owner not in tenant.plugins:
+            raise NotFound()
+
+    return gate
+
+
+def _template_helpers() -> dict[str, Any]:
+    tenant = g.get("tenant")
+
+    def blocks(slot: str) -> Markup:
+        if tenant is None:
+            return Markup("")
+        parts = hooks(tenant).comptoir_page_blocks(tenant=tenant, slot=slot)
+        return Markup("").join(escape(p) for p in parts if p)
+
+    def menu_items() -> list[dict[str, str]]:
+        if tenant is None:
+            return []
+        return [i for items in hooks(tenant).comptoir_menu_items(tenant=tenant) if items
+                for i in items]
+
+    def legal_mentions() -> list[str]:
+        if tenant is None:
+            return []
+        return [m for ms in hooks(tenant).comptoir_legal_mentions(tenant=tenant) if ms
+                for m in ms]
+
+    return {
+        "tenant": tenant,
+        "blocks": blocks,
+        "menu_items": menu_items,
+        "legal_mentions": legal_mentions,
+    }
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a Comptoir app.
+
+    :param config: settings that win over ``COMPTOIR_*`` environment variables and defaults
+        (tests pass ``DATABASE_URL`` and ``TESTING`` here).
+    """
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    _configure(app, config)
+    logging.init_app(app)
+
+    db.init_app(app)
+    _sqlite_foreign_keys(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+
+    csrf.init_app(app)
+    i18n.init_app(app)
+    themes.init_app(app)
+    resolution.init_app(app)
+
+    host = _load_plugins(app)
+    app.before_request(_gate_plugin_routes(host))
+    app.context_processor(_template_helpers)
+    app.context_processor(lambda: {"platform_name": app.config["PLATFORM_NAME"]})
+
+    from comptoir.customers.auth import bp as auth_bp
+    from comptoir.customers.auth import login_manager
+    from comptoir.platform_site import views as platform_views
+    from comptoir.storefront import views as storefront_views
+
+    login_manager.init_app(app)
+    app.register_blueprint(platform_views.bp)
+    app.register_blueprint(storefront_views.bp)
+    app.register_blueprint(auth_bp)
+
+    @app.route("/")
+    def index() -> str:
+        if g.get("tenant") is None:
+            return platform_views.home()
+        return storefront_views.home()
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        if request.path.startswith("/api/") or request.path == "/healthz":
+            return {"error": exc.name, "status": exc.code}, exc.code
+        return themes.render("errors/http.html", error=exc), exc.code
+
+    from comptoir.core.cli import register_commands
+
+    register_commands(app)
+
+    with app.app_context():
+        resolution.directory().on_change(app.extensions["comptoir.themes"].forget)
+    return app

@@ -1,0 +1,1 @@
+"""The catalogue a tenant sells: products and their public prices."""

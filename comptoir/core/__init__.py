@@ -1,0 +1,1 @@
+"""Infrastructure shared by every feature: config, database, tenancy scoping, plugins, themes."""

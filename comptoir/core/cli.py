@@ -1,0 +1,249 @@
+"""The ``comptoir`` command: Flask's CLI group plus tenants, plugins, demo and PostgreSQL roles.
+
+Every command that changes something checks its arguments first and fails with a one-line
+``Error: ...`` and a non-zero exit, having changed nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from comptoir.core.db import db
+from comptoir.core.plugins import PluginError, PluginSettingsError, plugin_host
+from comptoir.tenants import service
+from comptoir.tenants.directory import build_info
+from comptoir.tenants.models import KINDS, Tenant
+
+LOGO_TYPES_BY_SUFFIX = {
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
+
+
+def main() -> None:
+    """Entry point of the ``comptoir`` console script."""
+    from comptoir import create_app
+
+    FlaskGroup(create_app=lambda: create_app(), help="Comptoir: multi-tenant storefronts.")()
+
+
+def _fail(message: str) -> NoReturn:
+    db.session.rollback()
+    raise click.ClickException(message)
+
+
+def _tenant_rows() -> list[dict[str, Any]]:
+    tenants = db.session.scalars(select(Tenant).order_by(Tenant.slug)).all()
+    rows = []
+    with db.engine.connect() as conn:
+        for tenant in tenants:
+            info = build_info(conn, conn.execute(
+                select(Tenant.__table__).where(Tenant.id == tenant.id)).one())
+            rows.append({
+                "slug": info.slug,
+                "name": info.name,
+                "kind": info.kind,
+                "office": info.office_slug if info.is_reseller else None,
+                "country": info.country,
+                "locale": info.locale,
+                "currency": info.currency,
+                "domains": list(info.domains),
+                "plugins": sorted(info.plugins),
+                "path": f"/s/{info.slug}/",
+            })
+    return rows
+
+
+@click.group("tenants", help="List and create tenants (country offices and resellers).")
+def tenants_cli() -> None:
+    pass
+
+
+@tenants_cli.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@with_appcontext
+def tenants_list(fmt: str) -> None:
+    """List every tenant with its inherited locale, currency and enabled plugins."""
+    rows = _tenant_rows()
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("No tenants yet: `comptoir demo` loads the demo, `comptoir tenants create` "
+                   "adds one.")
+        return
+    headers = ("slug", "kind", "office", "country", "locale", "currency", "plugins")
+    table = [[str(r[h] or "") if h != "plugins" else ",".join(r[h]) for h in headers]
+             for r in rows]
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    for row in table:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+@tenants_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Shop name shown to customers.")
+@click.option("--kind", type=click.Choice(KINDS), default="office", show_default=True)
+@click.option("--parent", help="Slug of the country office (resellers only).")
+@click.option("--country", help="ISO 3166 code, e.g. FR (offices; resellers inherit).")
+@click.option("--locale", help="e.g. fr_FR (offices; resellers inherit unless set).")
+@click.option("--currency", help="ISO 4217 code, e.g. EUR.")
+@click.option("--timezone", help="e.g. Europe/Paris.")
+@click.option("--theme", help="Theme folder name; unset means the office's, then default.")
+@click.option("--domain", "domains", multiple=True, help="Custom domain (repeatable).")
+@click.option("--primary-color", help="Brand colour, #rrggbb.")
+@click.option("--accent-color", help="Second brand colour, #rrggbb.")
+@click.option("--logo", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Logo file (SVG, PNG, JPEG or WebP).")
+@click.option("--private", is_flag=True, help="Leave it off the platform's home page.")
+@with_appcontext
+def tenants_create(slug: str, **options: Any) -> None:
+    """Create a tenant; its storefront is live at /s/SLUG/ at once."""
+    logo_path: Path | None = options.pop("logo")
+    private = options.pop("private")
+    spec = service.TenantSpec(slug=slug, public=not private, **options)
+    if logo_path is not None:
+        spec.logo = logo_path.read_bytes()
+        spec.logo_type = LOGO_TYPES_BY_SUFFIX.get(logo_path.suffix.lower())
+    try:
+        tenant = service.create_tenant(spec)
+        db.session.commit()
+    except service.TenantError as exc:
+        _fail(str(exc))
+    click.echo(f"Created {tenant.kind} '{tenant.slug}': /s/{tenant.slug}/")
+
+
+@click.group("plugins", help="See installed plugins and turn them on or off per tenant.")
+def plugins_cli() -> None:
+    pass
+
+
+@plugins_cli.command("list")
+@click.option("--tenant", "slug", help="Show whether each plugin is on for this tenant.")
+@with_appcontext
+def plugins_list(slug: str | None) -> None:
+    """List installed plugins (and their state for one tenant)."""
+    host = plugin_host()
+    enabled: frozenset[str] | None = None
+    if slug is not None:
+        try:
+            tenant = service.get_tenant(slug)
+        except service.TenantError as exc:
+            _fail(str(exc))
+        with db.engine.connect() as conn:
+            row = conn.execute(select(Tenant.__table__).where(Tenant.id == tenant.id)).one()
+            enabled = build_info(conn, row).plugins
+    if not host.names():
+        click.echo("No plugins installed.")
+    for name in host.names():
+        state = "" if enabled is None else ("on   " if name in enabled else "off  ")
+        click.echo(f"{state}{name:<14} {host.description(name)}")
+
+
+def _switch(slug: str, plugin: str, enabled: bool) -> None:
+    try:
+        tenant = service.get_tenant(slug)
+        service.set_plugin_enabled(tenant, plugin, enabled)
+        db.session.commit()
+    except (service.TenantError, PluginError) as exc:
+        _fail(str(exc))
+    click.echo(f"{plugin} {'enabled' if enabled else 'disabled'} for {slug}")
+
+
+@plugins_cli.command("enable")
+@click.argument("tenant")
+@click.argument("plugin")
+@with_appcontext
+def plugins_enable(tenant: str, plugin: str) -> None:
+    """Turn PLUGIN on for TENANT (effective on the next request)."""
+    _switch(tenant, plugin, True)
+
+
+@plugins_cli.command("disable")
+@click.argument("tenant")
+@click.argument("plugin")
+@with_appcontext
+def plugins_disable(tenant: str, plugin: str) -> None:
+    """Turn PLUGIN off for TENANT (effective on the next request)."""
+    _switch(tenant, plugin, False)
+
+
+def _parse_assignment(text: str) -> tuple[str, Any]:
+    match = re.fullmatch(r"([A-Za-z_][\w.]*)=(.*)", text, flags=re.S)
+    if match is None:
+        raise click.BadParameter(f"'{text}' is not KEY=VALUE")
+    key, raw = match.groups()
+    try:
+        return key, json.loads(raw)
+    except json.JSONDecodeError:
+        return key, raw
+
+
+@plugins_cli.command("configure")
+@click.argument("tenant")
+@click.argument("plugin")
+@click.argument("assignments", nargs=-1, required=True)
+@with_appcontext
+def plugins_configure(tenant: str, plugin: str, assignments: tuple[str, ...]) -> None:
+    """Set PLUGIN settings for TENANT: KEY=VALUE ... (VALUE read as JSON when it parses)."""
+    values = dict(_parse_assignment(a) for a in assignments)
+    try:
+        row = service.get_tenant(tenant)
+        merged = service.update_plugin_settings(row, plugin, values)
+        db.session.commit()
+    except (service.TenantError, PluginError, PluginSettingsError) as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(merged, ensure_ascii=False, sort_keys=True))
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load the demo tenants, catalogue and users (safe to run again)."""
+    from comptoir.demo import load_demo
+
+    for line in load_demo():
+        click.echo(line)
+
+
+@click.group("pg", help="PostgreSQL operations.")
+def pg_cli() -> None:
+    pass
+
+
+@pg_cli.command("create-app-role")
+@click.argument("role")
+@with_appcontext
+def pg_create_app_role(role: str) -> None:
+    """Create ROLE (if needed) as the login the app runs as, under row-level security.
+
+    Run it as the owner of the tables (the user migrations run as). The role gets data
+    rights only: it owns nothing and cannot bypass RLS, so the policies hold for it.
+    """
+    from comptoir.core.pgroles import ensure_app_role
+
+    if db.engine.dialect.name != "postgresql":
+        _fail("create-app-role needs a PostgreSQL COMPTOIR_DATABASE_URL")
+    try:
+        ensure_app_role(db.engine, role)
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(f"role {role} can now connect with data rights under row-level security")
+
+
+def register_commands(app: Flask) -> None:
+    for command in (tenants_cli, plugins_cli, demo_command, pg_cli):
+        app.cli.add_command(command)

@@ -1,0 +1,73 @@
+"""Settings: documented defaults, overridden by ``COMPTOIR_*`` environment variables.
+
+Every setting an operator may change is listed in :data:`SETTINGS` with its default and a
+sentence on what it does; the README's configuration table is written from the same list, so
+the two cannot drift apart silently (``tests/core/test_config.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SECRET_KEY", None, "Signs sessions and CSRF tokens. A random key is generated per "
+            "instance folder when unset (fine for development, set it in production)."),
+    Setting("DATABASE_URL", None, "SQLAlchemy URL. Default: SQLite file `comptoir.sqlite3` in "
+            "the instance folder. `postgresql://` URLs use psycopg 3."),
+    Setting("PLATFORM_DOMAIN", "", "Domain whose subdomains are storefronts "
+            "(`acme.shop.example` -> tenant `acme`). Empty: subdomains are not used."),
+    Setting("PLATFORM_NAME", "Comptoir", "Brand name shown beside every reseller's logo."),
+    Setting("DEFAULT_LOCALE", "en", "Locale of pages outside any tenant (platform home)."),
+    Setting("THEME_PATHS", "", "Extra folders holding themes, separated by `:`; searched "
+            "before the built-in `themes/` folder."),
+    Setting("PLUGINS", "", "Extra plugin modules to load by import path, comma separated "
+            "(for plugin development; installed plugins use the `comptoir.plugins` entry point)."),
+    Setting("DISABLE_ENTRY_POINTS", False, "Do not load plugins from entry points.", bool),
+    Setting("LOG_FORMAT", "text", "`text` or `json`; every line carries the tenant slug."),
+    Setting("LOG_LEVEL", "INFO", "Logging level of the `comptoir` loggers."),
+    Setting("TENANT_CACHE_SIZE", 10000, "How many resolved hosts and slugs the tenant "
+            "directory keeps in memory per process.", int),
+)
+
+PREFIX = "COMPTOIR_"
+
+
+def _coerce(setting: Setting, raw: str) -> Any:
+    if setting.kind is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if setting.kind is int:
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ValueError(f"{PREFIX}{setting.name} must be a whole number, got {raw!r}") from exc
+    return raw
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the settings as Flask config keys, environment first, then defaults."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(PREFIX + setting.name)
+        values[setting.name] = setting.default if raw is None else _coerce(setting, raw)
+    return values
+
+
+def normalise_database_url(url: str) -> str:
+    """Send plain ``postgresql://`` URLs to psycopg 3, the driver we install."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url

@@ -1,0 +1,146 @@
+"""Every hook a Comptoir plugin may implement: the plugin developer's contract.
+
+A plugin is a module (or object) registered under the entry-point group ``comptoir.plugins``
+whose functions are marked with :data:`comptoir.toolkit.hookimpl` and named like the hooks
+below. Installing the package offers the plugin; each tenant turns it on or off, and a hook
+implementation is called only for tenants that enabled its plugin (see
+``comptoir.core.plugins.PluginHost.hooks``). An implementation may accept any subset of the
+arguments a hook documents, by name.
+
+Rules the plugin manager enforces at start-up:
+
+- an implementation named after no hook here fails start-up (``check_pending``);
+- ``@hookimpl(specname=...)`` is refused: a hook is implemented by a function of its own name,
+  so that what a tenant turned off is plain to see and to test;
+- an implementation that raises is logged with its plugin, hook and tenant, then skipped for
+  that call: the page still renders, for that tenant and every other.
+
+Hooks marked *firstresult* stop at the first implementation that returns something other
+than ``None``. Every hook is documented with an example in ``docs/plugins.md``; a test fails
+when one is not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("comptoir")
+
+
+# -------------------------------------------------------------------------------------------
+# Start-up: called once per app, for every installed plugin, whoever enabled it.
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def comptoir_blueprints() -> list[Any]:
+    """Return the Flask blueprints of this plugin.
+
+    Called once, while the app is built. The blueprints are registered on the app; their
+    routes answer only on storefronts of tenants that enabled the plugin and are a 404
+    elsewhere. Templates in the blueprint's ``template_folder`` can be overridden by themes.
+
+    :return: a list of :class:`flask.Blueprint`.
+    """
+
+
+@hookspec
+def comptoir_settings_schema() -> dict[str, Any] | None:
+    """Return the JSON Schema of this plugin's per-tenant settings.
+
+    Called for one plugin at a time, when a tenant's settings for it are saved or shown.
+    Settings are validated against it before they are stored; a bad value is refused with a
+    message naming the field, and the previous settings stay. ``default`` values in the
+    schema are what a tenant gets when neither it nor its office set the field.
+
+    :return: a JSON Schema (an ``object`` with ``properties``), or ``None`` for no settings.
+    """
+
+
+@hookspec
+def comptoir_migrations_dir() -> str | None:
+    """Return the folder holding this plugin's Alembic revision files.
+
+    Called when migrations run (``comptoir db upgrade``). The plugin's revisions form a branch
+    of their own (``branch_labels=("<plugin>",)``, ``depends_on`` a core revision) and own
+    tables prefixed with the plugin's name.
+
+    :return: an absolute path, or ``None`` when the plugin has no tables.
+    """
+
+
+# -------------------------------------------------------------------------------------------
+# Pages: called while a storefront page renders, only for the tenant's enabled plugins.
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def comptoir_template_vars(tenant: Any, template_name: str) -> dict[str, Any] | None:
+    """Return extra variables for a storefront template.
+
+    Called before each storefront template renders. Results of all plugins are merged, later
+    plugins winning on a clash; the core's own variables are never replaced.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param template_name: the template about to render, e.g. ``"storefront/home.html"``.
+    :return: a dict of variables, or ``None``.
+    """
+
+
+@hookspec
+def comptoir_page_blocks(tenant: Any, slot: str) -> str | None:
+    """Return HTML to insert at a named place of the storefront pages.
+
+    Called when a template renders ``{{ blocks("<slot>") }}``. Slots of the default theme:
+    ``header`` (under the navigation), ``home`` (storefront home, above the products),
+    ``footer`` (above the legal mentions). Return :class:`markupsafe.Markup` for trusted
+    HTML; a plain string is escaped.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param slot: the slot's name.
+    :return: HTML, or ``None`` to add nothing.
+    """
+
+
+@hookspec
+def comptoir_menu_items(tenant: Any) -> list[dict[str, str]] | None:
+    """Return links for the storefront's navigation bar.
+
+    Called on every storefront page. Items are shown after the core's, in plugin order.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :return: a list of ``{"label": ..., "url": ...}``, or ``None``.
+    """
+
+
+# -------------------------------------------------------------------------------------------
+# Money, tax and locale: answers the core asks for when it prices, invoices or renders.
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def comptoir_vat_rate(tenant: Any, country: str, tax_class: str, on_date: Any) -> Any:
+    """Return the VAT rate, in percent, for a tax class in a country on a date.
+
+    Called when a price is shown or an order is taxed. *firstresult*: stops at the first
+    non-``None`` result; with no answer the core applies no VAT and says so on the page.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param country: ISO 3166 alpha-2 code of the country whose VAT applies.
+    :param tax_class: ``"standard"``, ``"reduced"``, ``"super_reduced"`` or ``"zero"``.
+    :param on_date: the :class:`datetime.date` that decides which rate is in force.
+    :return: a :class:`decimal.Decimal` such as ``Decimal("20")``, or ``None``.
+    """
+
+
+@hookspec
+def comptoir_legal_mentions(tenant: Any) -> list[str] | None:
+    """Return the legal mentions to print in the storefront footer and on invoices.
+
+    Called on every storefront page and invoice. Mentions of all plugins are shown in order.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :return: a list of sentences, already translated, or ``None``.
+    """

@@ -1,0 +1,154 @@
+"""Tenant isolation in the ORM, with PostgreSQL row-level security as the second lock.
+
+Why here and not in each view: a filter that every view must remember is a filter some view
+forgets. Every ORM SELECT, UPDATE and DELETE that touches a :class:`TenantScoped` model is
+narrowed to the current tenant by ``with_loader_criteria`` in ``do_orm_execute`` (SQLAlchemy's
+``examples/extending_query/filter_public.py`` recipe). The recipe does not see INSERTs, so
+``before_flush`` stamps new rows with the current tenant and refuses any row that names, or is
+moved to, another tenant. With no tenant active, touching a scoped model is an error rather
+than a silent "all tenants".
+
+On PostgreSQL the current tenant is also written into the transaction with
+``set_config('app.tenant_id', ..., true)`` right after BEGIN, which the RLS policies created by
+the migrations read; ``true`` makes it transaction-local, so a pooled connection never carries
+one tenant's id into another request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import ForeignKey, event, inspect, text
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    mapped_column,
+    scoped_session,
+    with_loader_criteria,
+)
+
+_current_tenant_id: ContextVar[int | None] = ContextVar("comptoir_tenant_id", default=None)
+
+RLS_SETTING = "app.tenant_id"
+
+
+class TenantIsolationError(RuntimeError):
+    """A query or write would cross the line between tenants."""
+
+
+class TenantRequired(TenantIsolationError):
+    """Tenant-owned data was touched with no tenant active."""
+
+
+class TenantScoped:
+    """Mixin for every table a tenant owns: adds ``tenant_id`` and puts the table under scoping.
+
+    Unique constraints on such tables should include ``tenant_id`` (so two tenants may use
+    the same SKU or e-mail, and the schema stays ready for sharding by tenant).
+    """
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+
+
+def current_tenant_id() -> int | None:
+    """The id of the tenant whose data the ORM may see now, or ``None``."""
+    return _current_tenant_id.get()
+
+
+def activate(tenant_id: int | None):  # noqa: ANN201 - returns a ContextVar token
+    """Make ``tenant_id`` current; give the returned token to :func:`deactivate`."""
+    return _current_tenant_id.set(tenant_id)
+
+
+def deactivate(token) -> None:  # noqa: ANN001
+    _current_tenant_id.reset(token)
+
+
+@contextmanager
+def tenant_context(session: FlaskSession | scoped_session, tenant_id: int | None) -> Iterator[None]:
+    """Run a block as ``tenant_id`` (CLI commands, jobs, tests).
+
+    A transaction already open was begun under another tenant, and on PostgreSQL its RLS
+    setting is fixed; switching inside it would mix the two, so it is refused.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction() and current_tenant_id() != tenant_id:
+        raise TenantIsolationError(
+            "commit or roll back the open transaction before switching tenant"
+        )
+    token = activate(tenant_id)
+    try:
+        yield
+    finally:
+        if session.in_transaction():
+            session.rollback()
+        deactivate(token)
+
+
+class TenantSession(FlaskSession):
+    """The Flask-SQLAlchemy session with the tenant listeners attached (see module doc)."""
+
+
+def _touches_scoped(state: ORMExecuteState) -> bool:
+    return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
+
+
+@event.listens_for(TenantSession, "do_orm_execute")
+def _scope_statement(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        # Lazy loads inherit the criteria of the query that loaded their parent.
+        return
+    tenant_id = current_tenant_id()
+    if tenant_id is None:
+        if _touches_scoped(state):
+            raise TenantRequired("tenant-owned data queried with no tenant active")
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+        )
+    )
+
+
+@event.listens_for(TenantSession, "before_flush")
+def _stamp_and_check(session: FlaskSession, flush_context, instances) -> None:  # noqa: ANN001
+    tenant_id = current_tenant_id()
+    for obj in session.new:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if tenant_id is None:
+            raise TenantRequired(f"cannot save {type(obj).__name__} with no tenant active")
+        if obj.tenant_id is None:
+            obj.tenant_id = tenant_id
+        elif obj.tenant_id != tenant_id:
+            raise TenantIsolationError(
+                f"{type(obj).__name__} belongs to tenant {obj.tenant_id}, "
+                f"not to the current tenant {tenant_id}"
+            )
+    for obj in list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, TenantScoped):
+            continue
+        history = inspect(obj).attrs.tenant_id.history
+        if history.deleted or obj.tenant_id != tenant_id:
+            raise TenantIsolationError(
+                f"{type(obj).__name__} cannot be changed or moved outside the current tenant"
+            )
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _set_rls_tenant(session: FlaskSession, transaction, connection) -> None:  # noqa: ANN001
+    if connection.dialect.name != "postgresql":
+        return
+    tenant_id = current_tenant_id()
+    connection.execute(
+        text("SELECT set_config(:name, :value, true)"),
+        {"name": RLS_SETTING, "value": "" if tenant_id is None else str(tenant_id)},
+    )

@@ -1,0 +1,76 @@
+"""Password log-in to a tenant's storefront (Flask-Login, Flask-WTF forms with CSRF).
+
+The session names ``<tenant id>:<user id>``; the loader refuses an id of another tenant, and
+looks the user up through the scoped session anyway, so a cookie carried from one shop to
+another logs nobody in.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email
+
+from comptoir.core.db import db
+from comptoir.core.themes import render
+from comptoir.customers.models import User
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Please log in to see this page.")
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    tenant = g.get("tenant")
+    tenant_part, _sep, user_part = user_id.partition(":")
+    if tenant is None or tenant_part != str(tenant.id) or not user_part.isdigit():
+        return None
+    return db.session.get(User, int(user_part))
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+
+
+@bp.before_request
+def _storefront_only() -> None:
+    if g.get("tenant") is None:
+        abort(404)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # noqa: ANN201
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalars(select(User).where(User.email == email)).first()
+        if user is not None and user.check_password(form.password.data):
+            login_user(user)
+            flash(_("Welcome, %(name)s.", name=user.name), "success")
+            return redirect(_safe_next() or url_for("storefront.home"))
+        form.password.errors.append(_("Unknown e-mail or wrong password."))
+    return render("auth/login.html", form=form), 200 if request.method == "GET" else 400
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():  # noqa: ANN201
+    logout_user()
+    return redirect(url_for("storefront.home"))
+
+
+def _safe_next() -> str | None:
+    target = request.args.get("next", "")
+    # Only paths of this storefront: no scheme, no host, no protocol-relative //evil.
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None

@@ -1,0 +1,1 @@
+"""Pages of the platform itself, outside any tenant: the home page and the health check."""

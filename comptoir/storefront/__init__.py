@@ -1,0 +1,1 @@
+"""The tenant's shop front: home page, product pages, brand assets."""

@@ -1,0 +1,1 @@
+"""Tenants (offices and resellers), how a request finds its tenant, and managing them."""

@@ -1,0 +1,216 @@
+"""Creating and changing tenants, with every value checked before anything is written.
+
+The CLI and (later) the platform admin pages both go through here, so a bad slug or an
+unknown currency gets the same clear message wherever it is typed, and a refused change
+leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import is_currency
+from sqlalchemy import select
+
+from comptoir.core.db import db
+from comptoir.core.plugins import PluginSettingsError, plugin_host
+from comptoir.core.themes import themes
+from comptoir.tenants.models import KINDS, OFFICE, RESELLER, Tenant, TenantDomain, TenantPlugin
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+RESERVED_SLUGS = frozenset({"www", "api", "admin", "static", "s", "theme", "healthz"})
+LOGO_TYPES = {"image/svg+xml", "image/png", "image/jpeg", "image/webp"}
+MAX_LOGO_BYTES = 512 * 1024
+
+
+class TenantError(ValueError):
+    """A tenant value was refused; ``field`` says which."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field, self.problem = field, problem
+        super().__init__(f"{field}: {problem}")
+
+
+@dataclass
+class TenantSpec:
+    slug: str
+    name: str
+    kind: str = OFFICE
+    parent: str | None = None
+    country: str | None = None
+    locale: str | None = None
+    currency: str | None = None
+    timezone: str | None = None
+    theme: str | None = None
+    primary_color: str | None = None
+    accent_color: str | None = None
+    domains: tuple[str, ...] = ()
+    logo: bytes | None = None
+    logo_type: str | None = None
+    public: bool = True
+
+
+def get_tenant(slug: str) -> Tenant:
+    tenant = db.session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
+    if tenant is None:
+        raise TenantError("tenant", f"no tenant with slug '{slug}'")
+    return tenant
+
+
+def _check_locale(value: str) -> str:
+    try:
+        return str(Locale.parse(value))
+    except (UnknownLocaleError, ValueError) as exc:
+        raise TenantError("locale", f"'{value}' is not a locale Babel knows") from exc
+
+
+def _check_country(value: str) -> str:
+    code = value.upper()
+    if code not in Locale("en").territories or not re.fullmatch(r"[A-Z]{2}", code):
+        raise TenantError("country", f"'{value}' is not an ISO 3166 country code")
+    return code
+
+
+def _check_currency(value: str) -> str:
+    code = value.upper()
+    if not is_currency(code):
+        raise TenantError("currency", f"'{value}' is not an ISO 4217 currency code")
+    return code
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise TenantError("timezone", f"'{value}' is not a time zone") from exc
+    return value
+
+
+def _check_domains(domains: Iterable[str], tenant_id: int | None = None) -> list[str]:
+    cleaned = []
+    for raw in domains:
+        domain = raw.strip().lower().rstrip(".")
+        if not HOSTNAME.match(domain):
+            raise TenantError("domains", f"'{raw}' is not a host name")
+        owner = db.session.scalars(
+            select(TenantDomain).where(TenantDomain.domain == domain)
+        ).first()
+        if owner is not None and owner.tenant_id != tenant_id:
+            raise TenantError("domains", f"'{domain}' already serves another tenant")
+        cleaned.append(domain)
+    return cleaned
+
+
+def _check_brand(spec: TenantSpec) -> None:
+    for field in ("primary_color", "accent_color"):
+        value = getattr(spec, field)
+        if value is not None and not COLOR.match(value):
+            raise TenantError(field, f"'{value}' is not a colour like #1f3a5f")
+    if spec.theme is not None and spec.theme not in themes().available():
+        known = ", ".join(themes().available())
+        raise TenantError("theme", f"no theme named '{spec.theme}' (available: {known})")
+    if spec.logo is not None:
+        if spec.logo_type not in LOGO_TYPES:
+            raise TenantError("logo", f"type must be one of {', '.join(sorted(LOGO_TYPES))}")
+        if len(spec.logo) > MAX_LOGO_BYTES:
+            raise TenantError("logo", f"larger than {MAX_LOGO_BYTES // 1024} KiB")
+
+
+def create_tenant(spec: TenantSpec) -> Tenant:
+    """Check ``spec`` whole, then add the tenant to the session (the caller commits)."""
+    slug = spec.slug.strip().lower()
+    if not SLUG.match(slug):
+        raise TenantError(
+            "slug", f"'{spec.slug}' must be lower-case letters, digits and inner hyphens"
+        )
+    if slug in RESERVED_SLUGS:
+        raise TenantError("slug", f"'{slug}' is reserved")
+    if db.session.scalars(select(Tenant.id).where(Tenant.slug == slug)).first() is not None:
+        raise TenantError("slug", f"'{slug}' is already taken")
+    if not spec.name.strip():
+        raise TenantError("name", "must not be empty")
+    if spec.kind not in KINDS:
+        raise TenantError("kind", f"must be one of {', '.join(KINDS)}")
+
+    parent = None
+    if spec.kind == RESELLER:
+        if not spec.parent:
+            raise TenantError("parent", "a reseller belongs to a country office")
+        parent = get_tenant(spec.parent)
+        if parent.kind != OFFICE:
+            raise TenantError("parent", f"'{spec.parent}' is not a country office")
+    elif spec.parent:
+        raise TenantError("parent", "an office has no parent")
+    elif not (spec.country and spec.locale and spec.currency):
+        raise TenantError("country", "an office needs a country, a locale and a currency")
+
+    tenant = Tenant(
+        slug=slug,
+        name=spec.name.strip(),
+        kind=spec.kind,
+        parent=parent,
+        country=_check_country(spec.country) if spec.country else None,
+        locale=_check_locale(spec.locale) if spec.locale else None,
+        currency=_check_currency(spec.currency) if spec.currency else None,
+        timezone=_check_timezone(spec.timezone) if spec.timezone else None,
+        public=spec.public,
+    )
+    _check_brand(spec)
+    tenant.theme, tenant.primary_color, tenant.accent_color = (
+        spec.theme, spec.primary_color, spec.accent_color
+    )
+    tenant.logo, tenant.logo_type = spec.logo, spec.logo_type
+    tenant.domains = [TenantDomain(domain=d) for d in _check_domains(spec.domains)]
+    db.session.add(tenant)
+    return tenant
+
+
+def _plugin_row(tenant: Tenant, plugin: str) -> TenantPlugin:
+    for row in tenant.plugins:
+        if row.plugin == plugin:
+            return row
+    row = TenantPlugin(plugin=plugin, enabled=None, settings={})
+    tenant.plugins.append(row)
+    return row
+
+
+def set_plugin_enabled(tenant: Tenant, plugin: str, enabled: bool | None) -> None:
+    """Turn ``plugin`` on or off for ``tenant`` (``None``: as its office says).
+
+    Effective on the next request of every process, with no restart.
+    """
+    plugin_host().require(plugin)
+    _plugin_row(tenant, plugin).enabled = enabled
+
+
+def update_plugin_settings(tenant: Tenant, plugin: str, values: Mapping[str, Any]) -> dict:
+    """Merge ``values`` into the tenant's own settings for ``plugin``, if the schema agrees.
+
+    Validation covers the whole result, so a change cannot leave the settings invalid; on
+    refusal nothing is changed and :class:`PluginSettingsError` names the field.
+    """
+    host = plugin_host()
+    host.require(plugin)
+    existing = next((r for r in tenant.plugins if r.plugin == plugin), None)
+    current = dict(existing.settings or {}) if existing is not None else {}
+    merged = host.validate_settings(plugin, {**current, **values})
+    _plugin_row(tenant, plugin).settings = merged
+    return merged
+
+
+__all__ = [
+    "PluginSettingsError",
+    "TenantError",
+    "TenantSpec",
+    "create_tenant",
+    "get_tenant",
+    "set_plugin_enabled",
+    "update_plugin_settings",
+]

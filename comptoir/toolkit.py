@@ -1,0 +1,63 @@
+"""The stable face of the core for plugins: import from here, and only from here.
+
+Like CKAN's ``plugins.toolkit``, this module is a promise: names here keep their meaning
+across releases while the core's insides move. A plugin that reaches past it may break on
+any upgrade.
+
+Example::
+
+    from comptoir.toolkit import hookimpl, Markup
+
+    @hookimpl
+    def comptoir_page_blocks(tenant, slot):
+        if slot == "home":
+            return Markup("<p>Free delivery this week</p>")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext, lazy_gettext, ngettext
+from markupsafe import Markup
+
+from comptoir.core.db import db
+from comptoir.core.i18n import money
+from comptoir.core.plugins import hookimpl, hooks, plugin_host
+from comptoir.core.scoping import TenantScoped, current_tenant_id
+from comptoir.core.themes import render
+from comptoir.tenants.directory import TenantInfo
+
+
+def current_tenant() -> TenantInfo | None:
+    """The tenant of the current request, or ``None`` on platform pages."""
+    from flask import g
+
+    return g.get("tenant")
+
+
+def plugin_settings(plugin: str, tenant: TenantInfo | None = None) -> dict[str, Any]:
+    """Effective settings of ``plugin`` for ``tenant``: schema defaults, office, then own."""
+    tenant = tenant if tenant is not None else current_tenant()
+    values = plugin_host().settings_defaults(plugin)
+    if tenant is not None:
+        values.update(tenant.settings_for(plugin))
+    return values
+
+
+__all__ = [
+    "Markup",
+    "TenantInfo",
+    "TenantScoped",
+    "current_tenant",
+    "current_tenant_id",
+    "db",
+    "gettext",
+    "hookimpl",
+    "hooks",
+    "lazy_gettext",
+    "money",
+    "ngettext",
+    "plugin_settings",
+    "render",
+]
