@@ -130,7 +130,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     :param config: settings that win over ``COMPTOIR_*`` environment variables and defaults
         (tests pass ``DATABASE_URL`` and ``TESTING`` here).
     """
-    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    instance = (config or {}).get("INSTANCE_PATH") or settings.from_environment()["INSTANCE_PATH"]
+    app = Flask(
+        __name__, instance_path=str(Path(instance).resolve()) if instance else None,
+        static_folder=None,
+    )
     _configure(app, config)
     logging.init_app(app)
 

@@ -24,6 +24,8 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", None, "Signs sessions and CSRF tokens. A random key is generated per "
             "instance folder when unset (fine for development, set it in production)."),
+    Setting("INSTANCE_PATH", "", "Folder for the SQLite file, secret key and local themes. "
+            "Default: `instance/` beside the package (Flask's instance folder)."),
     Setting("DATABASE_URL", None, "SQLAlchemy URL. Default: SQLite file `comptoir.sqlite3` in "
             "the instance folder. `postgresql://` URLs use psycopg 3."),
     Setting("PLATFORM_DOMAIN", "", "Domain whose subdomains are storefronts "

@@ -60,8 +60,6 @@ class _Shielded:
         self.__doc__ = getattr(plugin, "__doc__", None)
         self.wrapped = plugin
         for attr in dir(plugin):
-            if not attr.startswith(PROJECT + "_"):
-                continue
             opts = host.pm.parse_hookimpl_opts(plugin, attr)
             if opts is None:
                 continue
