@@ -30,6 +30,10 @@ from comptoir.tenants import service
 from comptoir.tenants.models import Tenant
 
 PG_URL = os.environ.get("COMPTOIR_TEST_DATABASE_URL")
+# A developer's own COMPTOIR_* settings (a PLATFORM_DOMAIN, a DATABASE_URL...) must not leak
+# into the tests; each test states the settings it needs.
+for _name in [n for n in os.environ if n.startswith("COMPTOIR_")]:
+    del os.environ[_name]
 APP_ROLE = "comptoir_test_app"
 
 requires_postgresql = pytest.mark.skipif(
@@ -56,7 +60,7 @@ class TestDatabase:
 def _migrate(url: str, instance: Path) -> None:
     app = create_app({"DATABASE_URL": url, "TESTING": True, "INSTANCE_PATH": str(instance)})
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
             from comptoir.core.pgroles import ensure_app_role
 

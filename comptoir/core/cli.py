@@ -244,6 +244,31 @@ def pg_create_app_role(role: str) -> None:
     click.echo(f"role {role} can now connect with data rights under row-level security")
 
 
+def _db_group() -> click.Group:
+    """Flask-Migrate's ``db`` group, with ``upgrade`` going to every head by default.
+
+    Each plugin's migrations are a branch of their own, so "the" head does not exist once a
+    plugin ships tables; ``comptoir db upgrade`` must still just work.
+    """
+    import flask_migrate
+    from flask_migrate.cli import db as migrate_group
+
+    group = click.Group("db", help=migrate_group.help)
+    for name, command in migrate_group.commands.items():
+        if name != "upgrade":
+            group.add_command(command)
+
+    @group.command("upgrade")
+    @click.argument("revision", default="heads")
+    @click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
+    @with_appcontext
+    def upgrade(revision: str, sql: bool) -> None:
+        """Upgrade the core and every plugin branch (default: all heads)."""
+        flask_migrate.upgrade(revision=revision, sql=sql)
+
+    return group
+
+
 def register_commands(app: Flask) -> None:
-    for command in (tenants_cli, plugins_cli, demo_command, pg_cli):
+    for command in (_db_group(), tenants_cli, plugins_cli, demo_command, pg_cli):
         app.cli.add_command(command)

@@ -56,7 +56,7 @@ def login():  # noqa: ANN201
         if user is not None and user.check_password(form.password.data):
             login_user(user)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
-            return redirect(_safe_next() or url_for("storefront.home"))
+            return redirect(_safe_next() or url_for("index"))
         form.password.errors.append(_("Unknown e-mail or wrong password."))
     return render("auth/login.html", form=form), 200 if request.method == "GET" else 400
 
@@ -65,7 +65,7 @@ def login():  # noqa: ANN201
 @login_required
 def logout():  # noqa: ANN201
     logout_user()
-    return redirect(url_for("storefront.home"))
+    return redirect(url_for("index"))
 
 
 def _safe_next() -> str | None:

@@ -77,9 +77,15 @@ def resolve() -> TenantInfo | None:
         return tenant
 
 
+#: Endpoints about the deployment, not a shop: they answer even when tenants cannot be read.
+UNTENANTED_ENDPOINTS = frozenset({"platform.healthz"})
+
+
 def _enter_tenant() -> None:
     g.tenant = None
     g.tenant_token = scoping.activate(None)
+    if request.endpoint in UNTENANTED_ENDPOINTS:
+        return
     tenant = resolve()
     if tenant is not None:
         scoping.deactivate(g.tenant_token)

@@ -71,9 +71,17 @@ def _check_locale(value: str) -> str:
         raise TenantError("locale", f"'{value}' is not a locale Babel knows") from exc
 
 
+# CLDR territory codes that are regions or placeholders, not countries.
+NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
+
+
 def _check_country(value: str) -> str:
     code = value.upper()
-    if code not in Locale("en").territories or not re.fullmatch(r"[A-Z]{2}", code):
+    if (
+        not re.fullmatch(r"[A-Z]{2}", code)
+        or code in NOT_COUNTRIES
+        or code not in Locale("en").territories
+    ):
         raise TenantError("country", f"'{value}' is not an ISO 3166 country code")
     return code
 
@@ -151,23 +159,28 @@ def create_tenant(spec: TenantSpec) -> Tenant:
     elif not (spec.country and spec.locale and spec.currency):
         raise TenantError("country", "an office needs a country, a locale and a currency")
 
+    checked = {
+        "country": _check_country(spec.country) if spec.country else None,
+        "locale": _check_locale(spec.locale) if spec.locale else None,
+        "currency": _check_currency(spec.currency) if spec.currency else None,
+        "timezone": _check_timezone(spec.timezone) if spec.timezone else None,
+    }
+    _check_brand(spec)
+    domains = _check_domains(spec.domains)
     tenant = Tenant(
         slug=slug,
         name=spec.name.strip(),
         kind=spec.kind,
         parent=parent,
-        country=_check_country(spec.country) if spec.country else None,
-        locale=_check_locale(spec.locale) if spec.locale else None,
-        currency=_check_currency(spec.currency) if spec.currency else None,
-        timezone=_check_timezone(spec.timezone) if spec.timezone else None,
+        theme=spec.theme,
+        primary_color=spec.primary_color,
+        accent_color=spec.accent_color,
+        logo=spec.logo,
+        logo_type=spec.logo_type,
         public=spec.public,
+        domains=[TenantDomain(domain=d) for d in domains],
+        **checked,
     )
-    _check_brand(spec)
-    tenant.theme, tenant.primary_color, tenant.accent_color = (
-        spec.theme, spec.primary_color, spec.accent_color
-    )
-    tenant.logo, tenant.logo_type = spec.logo, spec.logo_type
-    tenant.domains = [TenantDomain(domain=d) for d in _check_domains(spec.domains)]
     db.session.add(tenant)
     return tenant
 

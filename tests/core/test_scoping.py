@@ -103,9 +103,11 @@ def test_switching_tenant_inside_a_transaction_is_refused(app, two_shops):
     a, b = two_shops
     with as_tenant(app, a):
         db.session.scalars(select(Product)).all()  # opens the transaction as tenant a
-        with pytest.raises(TenantIsolationError, match="before switching"):
-            with tenant_context(db.session, b.id):
-                pass
+        with (
+            pytest.raises(TenantIsolationError, match="before switching"),
+            tenant_context(db.session, b.id),
+        ):
+            pass
 
 
 @requires_postgresql

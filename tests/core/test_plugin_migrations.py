@@ -1,0 +1,50 @@
+"""A plugin ships its own Alembic branch; `comptoir db upgrade` applies it with the core's."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from comptoir.core.db import db
+from tests.conftest import as_tenant
+
+NOTES = "tests.fixtures.notes_plugin"
+
+
+@pytest.fixture
+def migrated(app_factory, database):
+    """The notes branch applied as the table owner; removed again afterwards."""
+    owner = app_factory(PLUGINS=NOTES, **(
+        {"DATABASE_URL": database.owner_url} if database.is_postgresql else {}))
+    runner = owner.test_cli_runner()
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    yield owner
+    with owner.app_context():
+        db.session.remove()
+    runner.invoke(args=["db", "downgrade", "notes@base"])
+
+
+def test_upgrade_applies_every_plugin_branch(migrated):
+    with migrated.app_context():
+        tables = inspect(db.engine).get_table_names()
+        heads = db.session.execute(text("SELECT version_num FROM alembic_version")).scalars()
+        assert "notes_items" in tables
+        # notes_0001 depends on the core's 0001, so Alembic records only the branch tip
+        assert set(heads) == {"notes_0001"}
+
+
+def test_plugin_tables_are_tenant_scoped(migrated, app_factory, make_tenant):
+    from tests.fixtures.notes_plugin import Note
+
+    app = app_factory(PLUGINS=NOTES)
+    a, b = make_tenant("alpha"), make_tenant("beta")
+    for tenant in (a, b):
+        with as_tenant(app, tenant):
+            db.session.add(Note(text=f"note of {tenant.slug}"))
+            db.session.commit()
+    with as_tenant(app, a):
+        assert db.session.scalars(select(Note.text)).all() == ["note of alpha"]
+        if db.engine.dialect.name == "postgresql":
+            raw = db.session.execute(text("SELECT text FROM notes_items")).scalars().all()
+            assert raw == ["note of alpha"]

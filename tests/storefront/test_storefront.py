@@ -1,0 +1,93 @@
+"""What a shopper sees: co-branding, the tenant's language and formats, products, 404s."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from babel.numbers import format_currency
+
+from comptoir.catalog.models import Product
+from comptoir.core.db import db
+from tests.conftest import as_tenant
+
+LOGO = b"<svg xmlns='http://www.w3.org/2000/svg'><title>acme</title></svg>"
+
+
+@pytest.fixture
+def shops(app, make_tenant):
+    fr = make_tenant("fr", name="Comptoir France", plugins=["locale_fr"])
+    acme = make_tenant("acme", name="ACME Informatique", parent="fr", logo=LOGO,
+                       logo_type="image/svg+xml", primary_color="#0b7a75")
+    gb = make_tenant("gb", name="Comptoir UK", country="GB", locale="en_GB", currency="GBP")
+    for tenant, price in ((fr, "1234.56"), (acme, "899.00"), (gb, "1234.56")):
+        with as_tenant(app, tenant):
+            db.session.add(Product(sku=f"PC-{tenant.slug}", name=f"PC {tenant.slug}",
+                                   price=Decimal(price)))
+            db.session.commit()
+    return fr, acme, gb
+
+
+def page(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True)
+
+
+def test_reseller_shows_its_logo_beside_the_platforms(client, shops):
+    html = page(client, "/s/acme/")
+    assert 'class="logo logo-reseller" src="/s/acme/brand/logo"' in html
+    assert 'class="logo logo-platform"' in html
+    assert "--brand: #0b7a75" in html
+    assert client.get("/s/acme/brand/logo").data == LOGO
+
+
+def test_office_shows_the_platform_brand_only(client, shops):
+    html = page(client, "/s/fr/")
+    assert 'class="logo logo-platform"' in html
+    assert "logo-reseller" not in html
+    assert client.get("/s/fr/brand/logo").status_code == 404
+
+
+def test_french_shop_speaks_french_with_french_formats(client, shops):
+    html = page(client, "/s/fr/")
+    assert '<html lang="fr-FR">' in html
+    assert "Se connecter" in html and "HT" in html
+    assert format_currency(Decimal("1234.56"), "EUR", locale="fr_FR") in html
+    assert "Droit de rétractation" in html  # the locale_fr plugin's mention, translated
+
+
+def test_reseller_speaks_its_offices_language(client, shops):
+    html = page(client, "/s/acme/")
+    assert "en partenariat avec" in html
+    assert format_currency(Decimal("899.00"), "EUR", locale="fr_FR") in html
+    assert "revendeur Comptoir France" in html
+
+
+def test_uk_shop_speaks_english_and_pounds(client, shops):
+    html = page(client, "/s/gb/")
+    assert '<html lang="en-GB">' in html and "Log in" in html
+    assert format_currency(Decimal("1234.56"), "GBP", locale="en_GB") in html
+    assert "Droit de rétractation" not in html  # locale_fr is the French office's plugin
+
+
+def test_each_shop_lists_only_its_own_products(client, shops):
+    assert "PC-fr" in page(client, "/s/fr/") and "PC-gb" not in page(client, "/s/fr/")
+    assert "PC-gb" in page(client, "/s/gb/") and "PC-fr" not in page(client, "/s/gb/")
+
+
+def test_other_tenants_product_page_is_a_404(client, shops):
+    assert client.get("/s/fr/products/PC-fr").status_code == 200
+    assert client.get("/s/gb/products/PC-fr").status_code == 404
+    assert client.get("/s/acme/products/PC-fr").status_code == 404
+
+
+def test_empty_catalogue_says_so(client, make_tenant):
+    make_tenant("empty", name="Empty Office", country="GB", locale="en_GB", currency="GBP")
+    assert "This shop has no products on sale yet." in page(client, "/s/empty/")
+
+
+def test_french_404_page(client, shops):
+    response = client.get("/s/fr/nothing-here")
+    assert response.status_code == 404
+    assert "Page introuvable" in response.get_data(as_text=True)
