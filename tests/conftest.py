@@ -32,7 +32,8 @@ from comptoir.tenants.models import Tenant
 PG_URL = os.environ.get("COMPTOIR_TEST_DATABASE_URL")
 # A developer's own COMPTOIR_* settings (a PLATFORM_DOMAIN, a DATABASE_URL...) must not leak
 # into the tests; each test states the settings it needs.
-for _name in [n for n in os.environ if n.startswith("COMPTOIR_")]:
+for _name in [n for n in os.environ
+              if n.startswith("COMPTOIR_") and not n.startswith("COMPTOIR_TEST_")]:
     del os.environ[_name]
 APP_ROLE = "comptoir_test_app"
 

@@ -1,0 +1,64 @@
+"""In Chromium: the platform home, the French office, the co-branded reseller, a login."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_currency
+from playwright.sync_api import expect
+
+from comptoir.demo import ACME_USERS, DEMO_PASSWORD
+
+
+def image_loaded(page, selector: str) -> bool:
+    return page.eval_on_selector(selector, "img => img.complete && img.naturalWidth > 0")
+
+
+def test_platform_home_leads_to_the_french_office_in_french(live_server, page):
+    page.goto(live_server + "/")
+    expect(page.get_by_role("heading", name="Our storefronts")).to_be_visible()
+    page.get_by_role("link", name="Comptoir France").click()
+    expect(page).to_have_url(live_server + "/s/fr/")
+    expect(page.locator("html")).to_have_attribute("lang", "fr-FR")
+    expect(page.get_by_role("link", name="Se connecter")).to_be_visible()
+    price = format_currency(Decimal("649.00"), "EUR", locale="fr_FR")
+    expect(page.locator(".product-card", has_text="PC Bureau Pro")).to_contain_text(price)
+    assert image_loaded(page, "img.logo-platform")
+    assert page.locator("img.logo-reseller").count() == 0
+
+
+def test_reseller_storefront_is_cobranded(live_server, page):
+    page.goto(live_server + "/s/acme-informatique/")
+    expect(page.locator(".cobrand")).to_contain_text("en partenariat avec")
+    assert image_loaded(page, "img.logo-reseller")
+    assert image_loaded(page, "img.logo-platform")
+    header_colour = page.eval_on_selector(
+        ".site-header", "h => getComputedStyle(h).borderBottomColor")
+    assert header_colour == "rgb(11, 122, 117)"  # ACME's #0b7a75, not the platform's
+
+
+def test_company_buyer_logs_in_and_out(live_server, page):
+    email, name, _role = ACME_USERS[1]
+    page.goto(live_server + "/s/acme-informatique/")
+    page.get_by_role("link", name="Se connecter").click()
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.locator(".who")).to_have_text(name)
+    page.get_by_role("button", name="Se déconnecter").click()
+    expect(page.get_by_role("link", name="Se connecter")).to_be_visible()
+
+
+def test_wrong_password_shows_the_error_in_french(live_server, page):
+    page.goto(live_server + "/s/acme-informatique/login")
+    page.get_by_label("Adresse e-mail").fill(ACME_USERS[0][0])
+    page.get_by_label("Mot de passe").fill("pas le bon")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.locator(".who")).to_have_count(0)
+
+
+def test_unknown_shop_is_a_404_page(live_server, page):
+    response = page.goto(live_server + "/s/no-such-shop/")
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
