@@ -80,8 +80,9 @@ def comptoir_migrations_dir() -> str | None:
 def comptoir_template_vars(tenant: Any, template_name: str) -> dict[str, Any] | None:
     """Return extra variables for a storefront template.
 
-    Called before each storefront template renders. Results of all plugins are merged, later
-    plugins winning on a clash; the core's own variables are never replaced.
+    Called before each storefront template renders. Results of all plugins are merged; on a clash
+    the plugin registered first wins (pluggy calls the last registered first), and the
+    core's own variables are never replaced.
 
     :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
     :param template_name: the template about to render, e.g. ``"storefront/home.html"``.

@@ -9,8 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from babel.numbers import format_percent
 from flask import Flask, current_app, g
-from flask_babel import Babel, format_currency
+from flask_babel import Babel, format_currency, get_locale
 
 babel = Babel()
 
@@ -37,7 +38,13 @@ def money(amount: Decimal, currency: str | None = None) -> str:
     return format_currency(amount, currency)
 
 
+def percent(ratio: Decimal) -> str:
+    """``Decimal("0.055")`` as ``5,5 %`` in French: the locale's pattern, decimals kept."""
+    return format_percent(ratio, locale=get_locale(), decimal_quantization=False)
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["percent"] = percent

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, g
 from sqlalchemy import select
 
+from comptoir.catalog import pricing
 from comptoir.catalog.models import Product
 from comptoir.core.db import db
 from comptoir.core.themes import render
@@ -32,7 +33,9 @@ def product(sku: str) -> str:
     item = db.session.scalars(select(Product).where(Product.sku == sku)).first()
     if item is None or not item.active:
         abort(404)
-    return render("storefront/product.html", product=item)
+    rate = pricing.vat_rate(g.tenant, item.tax_class)
+    gross = pricing.gross(item.price, rate) if rate is not None else None
+    return render("storefront/product.html", product=item, vat_rate=rate, gross=gross)
 
 
 @bp.route("/brand/logo")

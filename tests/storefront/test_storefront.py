@@ -91,3 +91,15 @@ def test_french_404_page(client, shops):
     response = client.get("/s/fr/nothing-here")
     assert response.status_code == 404
     assert "Page introuvable" in response.get_data(as_text=True)
+
+
+def test_product_page_shows_gross_price_from_the_locale_plugin(client, shops):
+    html = page(client, "/s/fr/products/PC-fr")
+    assert format_currency(Decimal("1481.47"), "EUR", locale="fr_FR") in html  # 1234.56 * 1.2
+    assert "TTC" in html and "TVA 20\xa0%" in html
+
+
+def test_product_page_says_when_no_vat_rate_is_known(client, shops):
+    html = page(client, "/s/gb/products/PC-gb")
+    assert "VAT is not configured for this shop yet." in html
+    assert "incl. VAT" not in html
