@@ -19,8 +19,8 @@ from sqlalchemy import select
 from comptoir.core.db import db
 from comptoir.core.plugins import PluginError, PluginSettingsError, plugin_host
 from comptoir.tenants import service
-from comptoir.tenants.directory import build_info
 from comptoir.tenants.models import KINDS, Tenant
+from comptoir.tenants.resolution import directory
 
 LOGO_TYPES_BY_SUFFIX = {
     ".svg": "image/svg+xml",
@@ -44,12 +44,11 @@ def _fail(message: str) -> NoReturn:
 
 
 def _tenant_rows() -> list[dict[str, Any]]:
-    tenants = db.session.scalars(select(Tenant).order_by(Tenant.slug)).all()
+    slugs = db.session.scalars(select(Tenant.slug).order_by(Tenant.slug)).all()
     rows = []
-    with db.engine.connect() as conn:
-        for tenant in tenants:
-            info = build_info(conn, conn.execute(
-                select(Tenant.__table__).where(Tenant.id == tenant.id)).one())
+    with directory().lookups() as tenants:
+        for slug in slugs:
+            info = tenants.by_slug(slug)
             rows.append({
                 "slug": info.slug,
                 "name": info.name,
@@ -143,9 +142,7 @@ def plugins_list(slug: str | None) -> None:
             tenant = service.get_tenant(slug)
         except service.TenantError as exc:
             _fail(str(exc))
-        with db.engine.connect() as conn:
-            row = conn.execute(select(Tenant.__table__).where(Tenant.id == tenant.id)).one()
-            enabled = build_info(conn, row).plugins
+        enabled = directory().by_id(tenant.id).plugins
     if not host.names():
         click.echo("No plugins installed.")
     for name in host.names():
