@@ -17,7 +17,8 @@ from werkzeug.exceptions import HTTPException, NotFound
 from comptoir.core import config as settings
 from comptoir.core import i18n, logging, themes
 from comptoir.core.db import db, migrate
-from comptoir.core.plugins import PluginHost, hooks
+from comptoir.core.plugins import PluginError, PluginHost, hooks
+from comptoir.core.sessions import ShopSessionInterface
 from comptoir.tenants import resolution
 
 csrf = CSRFProtect()
@@ -70,6 +71,20 @@ def _sqlite_foreign_keys(app: Flask) -> None:
             cursor.close()
 
 
+def _app_wide_hooks(app: Flask) -> dict[str, int]:
+    """How many app-wide request hooks, processors and handlers the app has."""
+    registries = {
+        "before_request": app.before_request_funcs,
+        "after_request": app.after_request_funcs,
+        "teardown_request": app.teardown_request_funcs,
+        "context_processor": app.template_context_processors,
+        "url_value_preprocessor": app.url_value_preprocessors,
+        "url_defaults": app.url_default_functions,
+        "errorhandler": app.error_handler_spec,
+    }
+    return {name: len(registry.get(None, ())) for name, registry in registries.items()}
+
+
 def _load_plugins(app: Flask) -> PluginHost:
     host = PluginHost()
     extra = [p.strip() for p in app.config["PLUGINS"].split(",") if p.strip()]
@@ -78,14 +93,26 @@ def _load_plugins(app: Flask) -> PluginHost:
     for plugin in host.names():
         for blueprints in host.only(plugin).comptoir_blueprints():
             for blueprint in blueprints or ():
+                before = _app_wide_hooks(app)
                 app.register_blueprint(blueprint)
+                added = [k for k, n in _app_wide_hooks(app).items() if n != before[k]]
+                if added:
+                    # They would run for every tenant, including those that turned it off.
+                    raise PluginError(
+                        f"plugin '{plugin}': blueprint '{blueprint.name}' registers app-wide "
+                        f"{', '.join(added)}; use the blueprint's own (non-app) versions or "
+                        "a Comptoir hook"
+                    )
                 host.blueprint_owner[blueprint.name] = plugin
     return host
 
 
 def _gate_plugin_routes(host: PluginHost) -> Any:
     def gate() -> None:
-        owner = host.blueprint_owner.get(request.blueprint or "")
+        # request.blueprints lists nested blueprints innermost first; the last is the one
+        # the plugin registered.
+        top = request.blueprints[-1] if request.blueprints else ""
+        owner = host.blueprint_owner.get(top)
         if owner is None:
             return
         tenant = g.get("tenant")
@@ -146,6 +173,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     themes.init_app(app)
     resolution.init_app(app)
+    app.session_interface = ShopSessionInterface()
 
     host = _load_plugins(app)
     app.before_request(_gate_plugin_routes(host))

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from flask_babel import gettext, lazy_gettext, ngettext
@@ -37,12 +38,15 @@ def current_tenant() -> TenantInfo | None:
 
 
 def plugin_settings(plugin: str, tenant: TenantInfo | None = None) -> dict[str, Any]:
-    """Effective settings of ``plugin`` for ``tenant``: schema defaults, office, then own."""
+    """Effective settings of ``plugin`` for ``tenant``: schema defaults, office, then own.
+
+    A deep copy: changing it changes nothing cached for this or any other tenant.
+    """
     tenant = tenant if tenant is not None else current_tenant()
     values = plugin_host().settings_defaults(plugin)
     if tenant is not None:
         values.update(tenant.settings_for(plugin))
-    return values
+    return copy.deepcopy(values)
 
 
 __all__ = [

@@ -80,6 +80,8 @@ def test_table_format_and_empty_state(run):
          "primary_color: 'red' is not a colour"),
         (["x", "--name", "x", "--kind", "reseller", "--parent", "fr", "--timezone", "Mars/Base"],
          "timezone: 'Mars/Base' is not a time zone"),
+        (["x", "--name", "x" * 201, "--kind", "reseller", "--parent", "fr"],
+         "name: longer than 200 characters"),
     ],
 )
 def test_bad_create_is_one_line_error_and_changes_nothing(app, run, args, message):
@@ -98,7 +100,7 @@ def test_plugins_enable_disable_configure_and_list(app, run, make_tenant):
     assert run("plugins", "enable", "fr", "locale_fr").exit_code == 0
     listed = run("plugins", "list", "--tenant", "fr").output
     assert any(line.split()[:2] == ["on", "locale_fr"] for line in listed.splitlines())
-    configured = run("plugins", "configure", "fr", "locale_fr", 'siren="123456789"',
+    configured = run("plugins", "configure", "FR", "locale_fr", "siren=123456789",
                      "withdrawal_days=30")
     assert configured.exit_code == 0, configured.output
     assert json.loads(configured.output) == {"siren": "123456789", "withdrawal_days": 30}
@@ -145,3 +147,9 @@ def test_demo_is_idempotent(app, run):
     with as_tenant(app, acme_id):
         assert db.session.scalar(select(func.count(Product.id))) == 3
         assert db.session.scalar(select(func.count(User.id))) == 3
+
+
+def test_db_subcommands_work(run):
+    for args in (["db", "current"], ["db", "heads"], ["db", "history"]):
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)

@@ -6,11 +6,14 @@ answer, says so rather than guess. Amounts are ``Decimal`` rounded half-up to th
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from comptoir.core.plugins import hooks
+
+log = logging.getLogger("comptoir.pricing")
 
 CENT = Decimal("0.01")
 
@@ -23,8 +26,11 @@ def vat_rate(tenant: Any, tax_class: str, on_date: date | None = None) -> Decima
     )
     if rate is None:
         return None
-    if isinstance(rate, float):
-        raise TypeError("comptoir_vat_rate must return a Decimal, not a float")
+    if isinstance(rate, bool) or not isinstance(rate, (Decimal, int)) or not 0 <= rate < 100:
+        # Money is never computed from a float or a guess: show the price without VAT.
+        log.error("comptoir_vat_rate gave %r for %s; a Decimal percent is expected",
+                  rate, tax_class)
+        return None
     return Decimal(rate)
 
 

@@ -178,11 +178,14 @@ def plugins_disable(tenant: str, plugin: str) -> None:
     _switch(tenant, plugin, False)
 
 
-def _parse_assignment(text: str) -> tuple[str, Any]:
+def _parse_assignment(text: str, properties: dict[str, Any]) -> tuple[str, Any]:
+    """``KEY=VALUE``: VALUE as JSON, except where the schema wants a string (SIREN digits)."""
     match = re.fullmatch(r"([A-Za-z_][\w.]*)=(.*)", text, flags=re.S)
     if match is None:
         raise click.BadParameter(f"'{text}' is not KEY=VALUE")
     key, raw = match.groups()
+    if properties.get(key, {}).get("type") == "string" and not raw.startswith('"'):
+        return key, raw
     try:
         return key, json.loads(raw)
     except json.JSONDecodeError:
@@ -196,7 +199,11 @@ def _parse_assignment(text: str) -> tuple[str, Any]:
 @with_appcontext
 def plugins_configure(tenant: str, plugin: str, assignments: tuple[str, ...]) -> None:
     """Set PLUGIN settings for TENANT: KEY=VALUE ... (VALUE read as JSON when it parses)."""
-    values = dict(_parse_assignment(a) for a in assignments)
+    try:
+        schema = plugin_host().settings_schema(plugin) or {}
+    except PluginError as exc:
+        _fail(str(exc))
+    values = dict(_parse_assignment(a, schema.get("properties", {})) for a in assignments)
     try:
         row = service.get_tenant(tenant)
         merged = service.update_plugin_settings(row, plugin, values)
@@ -250,7 +257,10 @@ def _db_group() -> click.Group:
     import flask_migrate
     from flask_migrate.cli import db as migrate_group
 
-    group = click.Group("db", help=migrate_group.help)
+    group = click.Group(
+        "db", callback=migrate_group.callback, params=migrate_group.params,
+        help=migrate_group.help,
+    )
     for name, command in migrate_group.commands.items():
         if name != "upgrade":
             group.add_command(command)
@@ -261,7 +271,9 @@ def _db_group() -> click.Group:
     @with_appcontext
     def upgrade(revision: str, sql: bool) -> None:
         """Upgrade the core and every plugin branch (default: all heads)."""
-        flask_migrate.upgrade(revision=revision, sql=sql)
+        from flask import g
+
+        flask_migrate.upgrade(directory=g.directory, revision=revision, sql=sql, x_arg=g.x_arg)
 
     return group
 

@@ -68,8 +68,13 @@ class _Shielded:
                     f"plugin '{name}': {attr} uses specname=...; name the function after "
                     "its hook instead, so turning the plugin off for a tenant removes it"
                 )
+            if opts.get("wrapper") or opts.get("hookwrapper"):
+                raise PluginError(
+                    f"plugin '{name}': {attr} is a hook wrapper; wrappers see every "
+                    "plugin's call and cannot be isolated, so they are the core's alone"
+                )
             function = getattr(plugin, attr)
-            if attr in STARTUP_HOOKS or opts.get("wrapper") or opts.get("hookwrapper"):
+            if attr in STARTUP_HOOKS:
                 setattr(self, attr, function)
             else:
                 setattr(self, attr, host.shield(name, attr, function))

@@ -74,7 +74,9 @@ def tenant_context(session: FlaskSession | scoped_session, tenant_id: int | None
     """Run a block as ``tenant_id`` (CLI commands, jobs, tests).
 
     A transaction already open was begun under another tenant, and on PostgreSQL its RLS
-    setting is fixed; switching inside it would mix the two, so it is refused.
+    setting is fixed; switching inside it would mix the two, so it is refused. The identity
+    map is emptied on the way in and out: an object loaded for one tenant must not be handed
+    back (or lazily refreshed) under another. Uncommitted work is rolled back on the way out.
     """
     if isinstance(session, scoped_session):
         session = session()
@@ -82,12 +84,14 @@ def tenant_context(session: FlaskSession | scoped_session, tenant_id: int | None
         raise TenantIsolationError(
             "commit or roll back the open transaction before switching tenant"
         )
+    session.expunge_all()
     token = activate(tenant_id)
     try:
         yield
     finally:
         if session.in_transaction():
             session.rollback()
+        session.expunge_all()
         deactivate(token)
 
 
@@ -99,18 +103,52 @@ def _touches_scoped(state: ORMExecuteState) -> bool:
     return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
 
 
+def _refuse_foreign_tenant(rows: object, tenant_id: int, verb: str) -> None:
+    for row in rows if isinstance(rows, list) else [rows]:
+        if isinstance(row, dict) and row.get("tenant_id", tenant_id) != tenant_id:
+            raise TenantIsolationError(f"{verb} would write rows of another tenant")
+
+
+def _check_bulk_write(state: ORMExecuteState, tenant_id: int) -> None:
+    """ORM bulk INSERT/UPDATE: ``tenant_id`` may only ever be the current tenant.
+
+    Inserts must name it (a bulk insert has no object for ``before_flush`` to stamp), and
+    an UPDATE may not set it at all.
+    """
+    rows = state.parameters
+    # Values written into the statement itself (``.values(...)``); with a parameter list the
+    # statement is an executemany template and the rows say it all.
+    statement_params = {} if rows else state.statement.compile().params
+    if state.is_update and "tenant_id" in statement_params:
+        raise TenantIsolationError("an UPDATE may not change tenant_id")
+    if state.is_insert:
+        rows = rows or statement_params
+        for row in rows if isinstance(rows, list) else [rows]:
+            if "tenant_id" not in row:
+                raise TenantIsolationError("a bulk INSERT must set tenant_id to the current tenant")
+    _refuse_foreign_tenant(statement_params, tenant_id, "this statement")
+    if state.parameters:
+        _refuse_foreign_tenant(state.parameters, tenant_id, "this statement")
+
+
 @event.listens_for(TenantSession, "do_orm_execute")
 def _scope_statement(state: ORMExecuteState) -> None:
-    if not (state.is_select or state.is_update or state.is_delete):
-        return
-    if state.is_column_load or state.is_relationship_load:
-        # Lazy loads inherit the criteria of the query that loaded their parent.
+    if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
         return
     tenant_id = current_tenant_id()
     if tenant_id is None:
+        # Also for lazy loads and refreshes: an object kept from a tenant block must not
+        # load more of that tenant's data once the block is over.
         if _touches_scoped(state):
-            raise TenantRequired("tenant-owned data queried with no tenant active")
+            raise TenantRequired("tenant-owned data touched with no tenant active")
         return
+    if state.is_insert or state.is_update:
+        if _touches_scoped(state):
+            _check_bulk_write(state, tenant_id)
+        if state.is_insert:
+            return
+    # Always added, even when no scoped entity is at the top: the criteria also reach
+    # scoped entities inside subqueries, EXISTS, unions and CTEs.
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True

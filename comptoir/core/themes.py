@@ -10,6 +10,7 @@ dropped whenever tenants change (a theme may have been switched).
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,15 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 
 import themes as builtin_themes
 
+log = logging.getLogger("comptoir.themes")
+
 DEFAULT_CHAIN: tuple[str, ...] = ("default",)
+#: Names the core and Flask put in every template; a plugin's variables cannot replace them.
+CORE_TEMPLATE_NAMES = frozenset({
+    "tenant", "blocks", "menu_items", "legal_mentions", "platform_name", "config", "request",
+    "session", "g", "url_for", "get_flashed_messages", "current_user", "csrf_token", "_",
+    "gettext", "ngettext",
+})
 BUILTIN_THEMES = Path(builtin_themes.__file__).parent
 
 
@@ -88,8 +97,12 @@ def render(template_name: str, **context: Any) -> str:
         extra: dict[str, Any] = {}
         relay = hooks(tenant)
         for found in relay.comptoir_template_vars(tenant=tenant, template_name=template_name):
-            extra.update(found or {})
-        context = {**extra, **context}
+            if isinstance(found, dict):
+                extra.update(found)
+        taken = CORE_TEMPLATE_NAMES.intersection(extra)
+        if taken:
+            log.warning("plugins may not replace core template variables %s", sorted(taken))
+        context = {**{k: v for k, v in extra.items() if k not in taken}, **context}
     env = themes().environment(current_chain())
     return render_template(env.get_template(template_name), **context)
 

@@ -150,10 +150,17 @@ class TenantDirectory:
             generation = conn.execute(
                 select(PlatformState.tenants_generation).where(PlatformState.id == 1)
             ).scalar()
-            if generation != self._generation:
-                self.forget()
-                self._generation = generation
-            yield _Lookups(self, conn)
+            if generation is None:
+                raise RuntimeError("platform_state has no row 1: run `comptoir db upgrade`")
+            with self._lock:
+                changed = generation != self._generation
+                if changed:
+                    self._entries.clear()
+                    self._generation = generation
+            if changed:
+                for listener in self._listeners:
+                    listener()
+            yield _Lookups(self, conn, generation)
 
     def by_slug(self, slug: str) -> TenantInfo | None:
         with self.lookups() as found:
@@ -175,29 +182,34 @@ class TenantDirectory:
         for listener in self._listeners:
             listener()
 
-    def _cached(self, key: tuple[str, str], conn: Connection, query: Any) -> TenantInfo | None:
+    def _cached(
+        self, key: tuple[str, str], conn: Connection, query: Any, generation: int
+    ) -> TenantInfo | None:
         with self._lock:
-            if key in self._entries:
+            if key in self._entries and self._generation == generation:
                 self._entries.move_to_end(key)
                 return self._entries[key]
         self.misses += 1
         row = conn.execute(query).first()
         info = build_info(conn, row) if row is not None else None
         with self._lock:
-            self._entries[key] = info
-            if len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+            # Read under an older generation? Then it may already be stale: use it for this
+            # request, but do not keep it for the next ones.
+            if self._generation == generation:
+                self._entries[key] = info
+                if len(self._entries) > self._max:
+                    self._entries.popitem(last=False)
         return info
 
 
 class _Lookups:
-    def __init__(self, directory: TenantDirectory, conn: Connection) -> None:
-        self._directory, self._conn = directory, conn
+    def __init__(self, directory: TenantDirectory, conn: Connection, generation: int) -> None:
+        self._directory, self._conn, self._generation = directory, conn, generation
 
     def by_slug(self, slug: str) -> TenantInfo | None:
         slug = slug.lower()
         query = select(Tenant.__table__).where(Tenant.slug == slug)
-        return self._directory._cached(("slug", slug), self._conn, query)
+        return self._directory._cached(("slug", slug), self._conn, query, self._generation)
 
     def by_domain(self, host: str) -> TenantInfo | None:
         query = (
@@ -205,11 +217,11 @@ class _Lookups:
             .join(TenantDomain.__table__, TenantDomain.tenant_id == Tenant.id)
             .where(TenantDomain.domain == host)
         )
-        return self._directory._cached(("domain", host), self._conn, query)
+        return self._directory._cached(("domain", host), self._conn, query, self._generation)
 
     def by_id(self, tenant_id: int) -> TenantInfo | None:
         query = select(Tenant.__table__).where(Tenant.id == tenant_id)
-        return self._directory._cached(("id", str(tenant_id)), self._conn, query)
+        return self._directory._cached(("id", str(tenant_id)), self._conn, query, self._generation)
 
 
 _TENANT_TABLES = (Tenant, TenantDomain, TenantPlugin)

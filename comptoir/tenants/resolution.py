@@ -17,6 +17,7 @@ from flask import Flask, abort, current_app, g, request
 from comptoir.core import scoping
 from comptoir.core.db import db
 from comptoir.tenants.directory import TenantDirectory, TenantInfo
+from comptoir.tenants.names import HOSTNAME, SLUG, request_host
 
 SLUG_PREFIX = re.compile(r"^/s/([^/]+)(/.*)?$")
 ENVIRON_SLUG = "comptoir.path_slug"
@@ -47,20 +48,22 @@ def directory() -> TenantDirectory:
     return found
 
 
-def _host() -> str:
-    return request.host.split(":", 1)[0].lower().rstrip(".")
-
-
 def resolve() -> TenantInfo | None:
     """The tenant this request is for; ``None`` for platform pages; 404 if it names none."""
-    host = _host()
+    if "\x00" in request.path:
+        abort(404)  # no database accepts it; no page has it
+    host = request_host(request.host)
     path_slug = request.environ.get(ENVIRON_SLUG)
+    if path_slug is not None and not SLUG.match(path_slug):
+        abort(404)
     platform = current_app.config["PLATFORM_DOMAIN"].lower()
     with directory().lookups() as tenants:
-        tenant = tenants.by_domain(host)
+        tenant = tenants.by_domain(host) if HOSTNAME.match(host) else None
         if tenant is None and platform and host.endswith("." + platform):
             label = host[: -len(platform) - 1]
             if label != "www":
+                if not SLUG.match(label):
+                    abort(404)
                 tenant = tenants.by_slug(label)
                 if tenant is None:
                     abort(404)

@@ -15,19 +15,19 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import is_currency
+from flask import current_app
 from sqlalchemy import select
 
 from comptoir.core.db import db
 from comptoir.core.plugins import PluginSettingsError, plugin_host
 from comptoir.core.themes import themes
 from comptoir.tenants.models import KINDS, OFFICE, RESELLER, Tenant, TenantDomain, TenantPlugin
+from comptoir.tenants.names import HOSTNAME, RESERVED_SLUGS, SLUG
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-RESERVED_SLUGS = frozenset({"www", "api", "admin", "static", "s", "theme", "healthz"})
 LOGO_TYPES = {"image/svg+xml", "image/png", "image/jpeg", "image/webp"}
 MAX_LOGO_BYTES = 512 * 1024
+NAME_MAX = 200
 
 
 class TenantError(ValueError):
@@ -58,7 +58,7 @@ class TenantSpec:
 
 
 def get_tenant(slug: str) -> Tenant:
-    tenant = db.session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
+    tenant = db.session.scalars(select(Tenant).where(Tenant.slug == slug.strip().lower())).first()
     if tenant is None:
         raise TenantError("tenant", f"no tenant with slug '{slug}'")
     return tenant
@@ -102,11 +102,19 @@ def _check_timezone(value: str) -> str:
 
 
 def _check_domains(domains: Iterable[str], tenant_id: int | None = None) -> list[str]:
-    cleaned = []
+    platform = current_app.config["PLATFORM_DOMAIN"].lower()
+    cleaned: list[str] = []
     for raw in domains:
         domain = raw.strip().lower().rstrip(".")
         if not HOSTNAME.match(domain):
             raise TenantError("domains", f"'{raw}' is not a host name")
+        if platform and (domain == platform or domain.endswith("." + platform)):
+            raise TenantError(
+                "domains", f"'{domain}' belongs to the platform domain {platform}; "
+                "its subdomains are given by slug"
+            )
+        if domain in cleaned:
+            continue
         owner = db.session.scalars(
             select(TenantDomain).where(TenantDomain.domain == domain)
         ).first()
@@ -144,6 +152,8 @@ def create_tenant(spec: TenantSpec) -> Tenant:
         raise TenantError("slug", f"'{slug}' is already taken")
     if not spec.name.strip():
         raise TenantError("name", "must not be empty")
+    if len(spec.name.strip()) > NAME_MAX:
+        raise TenantError("name", f"longer than {NAME_MAX} characters")
     if spec.kind not in KINDS:
         raise TenantError("kind", f"must be one of {', '.join(KINDS)}")
 

@@ -22,7 +22,8 @@ def migrated(app_factory, database):
     yield owner
     with owner.app_context():
         db.session.remove()
-    runner.invoke(args=["db", "downgrade", "notes@base"])
+    downgraded = runner.invoke(args=["db", "downgrade", "notes@base"])
+    assert downgraded.exit_code == 0, downgraded.output
 
 
 def test_upgrade_applies_every_plugin_branch(migrated):

@@ -5,12 +5,22 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import delete, exists, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm.exc import DetachedInstanceError
 
 from comptoir.catalog.models import Product
 from comptoir.core.db import db
-from comptoir.core.scoping import TenantIsolationError, TenantRequired, tenant_context
+from comptoir.core.scoping import (
+    TenantIsolationError,
+    TenantRequired,
+    activate,
+    deactivate,
+    tenant_context,
+)
+from comptoir.customers.models import Company, User
+from comptoir.tenants.models import Tenant
 from tests.conftest import as_tenant, requires_postgresql
 
 
@@ -22,6 +32,9 @@ def two_shops(app, make_tenant):
         with as_tenant(app, tenant):
             for sku in skus:
                 db.session.add(Product(sku=sku, name=sku, price=Decimal("10.00")))
+            company = Company(name=f"Company of {tenant.slug}")
+            db.session.add(User(email=f"buyer@{tenant.slug}.example", name="Buyer",
+                                password_hash="x", company=company))
             db.session.commit()
     return a, b
 
@@ -160,3 +173,97 @@ def test_app_role_cannot_bypass_rls(app):
             "WHERE relname IN ('products', 'companies', 'users')"
         )).scalar()
     assert (role.rolsuper, role.rolbypassrls, owned, forced) == (False, False, 0, True)
+
+
+def test_objects_from_one_tenant_block_are_not_handed_to_the_next(app, two_shops):
+    """A job looping over tenants in one session must not get A's object back under B."""
+    a, b = two_shops
+    with app.app_context():
+        with tenant_context(db.session, a.id):
+            product = db.session.scalars(select(Product).where(Product.sku == "A-1")).one()
+            product_id = product.id
+        with tenant_context(db.session, b.id):
+            assert db.session.get(Product, product_id) is None
+        with pytest.raises(DetachedInstanceError):
+            product.name  # noqa: B018 - expired and detached: no refresh outside its tenant
+
+
+def test_lazy_loads_need_a_tenant(app, two_shops):
+    a, _ = two_shops
+    with app.app_context():
+        token = activate(a.id)
+        company = db.session.scalars(select(Company)).one()
+        db.session.expire(company)
+        deactivate(token)
+        with pytest.raises(TenantRequired):
+            company.name  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda: select(Tenant.slug).where(Tenant.id.in_(select(Product.tenant_id))),
+        lambda: select(Tenant.slug).where(exists().where(Product.tenant_id == Tenant.id)),
+        lambda: select(Product.tenant_id).union_all(select(Product.tenant_id)),
+        lambda: select(select(Product.tenant_id).cte().c.tenant_id),
+        lambda: select(select(func.max(Product.tenant_id)).scalar_subquery()),
+        lambda: select(func.max(Product.tenant_id)).select_from(Product),
+        lambda: select(aliased(Product).tenant_id),
+        lambda: select(Product.tenant_id).select_from(Tenant).join(
+            Product, Product.tenant_id == Tenant.id),
+    ],
+    ids=["in-subquery", "exists", "union", "cte", "scalar-subquery", "select-from",
+         "aliased", "join-from-tenants"],
+)
+def test_scoping_reaches_every_statement_shape(app, two_shops, query):
+    a, _ = two_shops
+    with as_tenant(app, a):
+        found = set(db.session.execute(query()).scalars())
+    assert found <= {a.id, "alpha"} and found
+
+
+def test_eager_loads_stay_in_tenant(app, two_shops):
+    a, _ = two_shops
+    with as_tenant(app, a):
+        for option in (joinedload, selectinload):
+            companies = db.session.scalars(
+                select(Company).options(option(Company.users))).unique().all()
+            assert [u.email for c in companies for u in c.users] == ["buyer@alpha.example"]
+
+
+def test_orm_bulk_insert_must_name_the_current_tenant(app, two_shops):
+    a, b = two_shops
+    row = {"sku": "BULK", "name": "b", "price": Decimal(1), "description": "",
+           "tax_class": "standard", "active": True}
+    with as_tenant(app, a):
+        for bad in ({**row, "tenant_id": b.id}, row):
+            with pytest.raises(TenantIsolationError):
+                db.session.execute(insert(Product), [bad])
+            db.session.rollback()
+        db.session.execute(insert(Product), [{**row, "tenant_id": a.id}])
+        db.session.commit()
+        assert "BULK" in skus()
+    with as_tenant(app, b):
+        assert skus() == ["B-1"]
+
+
+def test_orm_update_cannot_move_rows(app, two_shops):
+    a, b = two_shops
+    with as_tenant(app, a):
+        with pytest.raises(TenantIsolationError, match="may not change tenant_id"):
+            db.session.execute(update(Product).values(tenant_id=b.id))
+        db.session.rollback()
+        assert skus() == ["A-1", "A-2"]
+
+
+def test_rows_cannot_reference_another_tenants_rows(app, two_shops):
+    a, b = two_shops
+    with as_tenant(app, b):
+        b_company = db.session.scalars(select(Company.id)).one()
+    with as_tenant(app, a):
+        db.session.add(User(email="x@alpha.example", name="x", password_hash="x",
+                            company_id=b_company))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        assert db.session.scalar(select(func.count(User.id))) == 1

@@ -60,14 +60,30 @@ def test_session_from_one_shop_logs_nobody_in_at_another(client, shoppers):
     assert "Buyer of" not in html and "Log in" in html
 
 
-def test_login_redirects_only_to_local_paths(client, shoppers):
+def test_login_redirects_to_the_page_asked_for(client, shoppers):
     ok = client.post("/s/alpha/login?next=/s/alpha/products/x",
                      data={"email": "buyer@example.com", "password": "password-alpha"})
     assert ok.location == "/s/alpha/products/x"
-    client.post("/s/alpha/logout")
-    evil = client.post("/s/alpha/login?next=//evil.example/",
-                       data={"email": "buyer@example.com", "password": "password-alpha"})
-    assert evil.location == "/s/alpha/"
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/", "/%09/evil.example/", "/%0a/evil.example/", "https://evil.example/",
+     "/\\evil.example/", "/s/beta/", "javascript:alert(1)"],
+)
+def test_login_never_redirects_off_the_storefront(client, shoppers, target):
+    response = client.post(f"/s/alpha/login?next={target}",
+                           data={"email": "buyer@example.com", "password": "password-alpha"})
+    assert response.status_code == 302 and response.location == "/s/alpha/"
+
+
+def test_two_shops_on_one_host_keep_separate_sessions(client, shoppers):
+    login(client, "alpha", "password-alpha")
+    login(client, "beta", "password-beta")
+    assert "Buyer of alpha" in client.get("/s/alpha/").get_data(as_text=True)
+    assert "Buyer of beta" in client.get("/s/beta/").get_data(as_text=True)
+    client.post("/s/beta/logout")
+    assert "Buyer of alpha" in client.get("/s/alpha/").get_data(as_text=True)
 
 
 def test_forms_need_a_csrf_token_outside_tests(app_factory, make_tenant):

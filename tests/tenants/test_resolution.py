@@ -118,3 +118,37 @@ def test_reseller_inherits_office_locale_and_currency(app, shops):
         acme = directory().by_slug("acme")
     assert (acme.locale, acme.currency, acme.country, acme.office_slug) == (
         "fr_FR", "EUR", "FR", "fr")
+
+
+@pytest.mark.parametrize(
+    ("url", "base"),
+    [
+        ("/s/fr%00x/", PLATFORM),
+        ("/s/fr/products/A%00B", PLATFORM),
+        ("/s/FR/", PLATFORM),
+        ("/s/" + "x" * 70 + "/", PLATFORM),
+        ("/", "http://[::1]:5000"),
+    ],
+)
+def test_malformed_names_are_a_404_without_touching_the_cache(app, client, shops, url, base):
+    with app.app_context():
+        before = directory().misses
+    assert client.get(url, base_url=base).status_code == 404
+    with app.app_context():
+        assert directory().misses == before
+
+
+def test_custom_domain_cannot_claim_the_platform_or_its_subdomains(app, shops):
+    for domain in ("shop.example", "fr.shop.example", "x.fr.shop.example"):
+        with app.app_context(), pytest.raises(service.TenantError, match="platform domain"):
+            service.create_tenant(service.TenantSpec(
+                slug="evil", name="Evil", parent="fr", kind="reseller", domains=(domain,)))
+
+
+def test_repeated_domain_is_kept_once(app, shops):
+    with app.app_context():
+        tenant = service.create_tenant(service.TenantSpec(
+            slug="twice", name="Twice", parent="fr", kind="reseller",
+            domains=("twice.example", "TWICE.example.")))
+        db.session.commit()
+        assert [d.domain for d in tenant.domains] == ["twice.example"]
