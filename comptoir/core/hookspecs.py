@@ -12,6 +12,8 @@ Rules the plugin manager enforces at start-up:
 - an implementation named after no hook here fails start-up (``check_pending``);
 - ``@hookimpl(specname=...)`` is refused: a hook is implemented by a function of its own name,
   so that what a tenant turned off is plain to see and to test;
+- hook wrappers (``wrapper=True``/``hookwrapper=True``) are refused: they would see the calls
+  of every plugin, including for tenants that turned theirs off;
 - an implementation that raises is logged with its plugin, hook and tenant, then skipped for
   that call: the page still renders, for that tenant and every other.
 
