@@ -8,6 +8,10 @@ narrowed to the current tenant by ``with_loader_criteria`` in ``do_orm_execute``
 moved to, another tenant. With no tenant active, touching a scoped model is an error rather
 than a silent "all tenants".
 
+What the ORM layer cannot see: Core statements on ``Table`` objects and ``text()`` SQL. Use
+ORM entities for tenant data; on PostgreSQL the row-level security below still holds for
+those statements, on SQLite nothing does.
+
 On PostgreSQL the current tenant is also written into the transaction with
 ``set_config('app.tenant_id', ..., true)`` right after BEGIN, which the RLS policies created by
 the migrations read; ``true`` makes it transaction-local, so a pooled connection never carries
