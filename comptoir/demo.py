@@ -7,13 +7,16 @@ and prints the same logins.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
-from comptoir.catalog.models import Product
+from comptoir.catalog import service as catalog
+from comptoir.catalog.models import Category, Configuration, Product
+from comptoir.catalog.service import VariantSpec
 from comptoir.core.db import db
 from comptoir.core.scoping import tenant_context
+from comptoir.customers import service as customers
 from comptoir.customers.models import Company, User
 from comptoir.tenants import service
 from comptoir.tenants.models import RESELLER, Tenant
@@ -39,37 +42,103 @@ ACME_LOGO = b"""<svg xmlns="http://www.w3.org/2000/svg" width="180" height="48" 
   fill="#334">Informatique</text>
 </svg>"""
 
-# sku, name, price excluding VAT in the office's currency (EUR unless said)
-CATALOGUE = {
-    "fr": (
-        ("PC-BUR-FR", "PC Bureau Pro (AZERTY, prise type E)", "649.00"),
-        ("PC-ING-FR", "Station Ingénierie 32 Go (AZERTY)", "1899.00"),
-        ("NB-14-FR", "Portable 14\" Léger (AZERTY)", "1049.50"),
-        ("SCR-27", "Écran 27\" QHD", "289.90"),
-        ("IMP-LAS", "Imprimante laser couleur A4", "349.00"),
-        ("DOCK-USB", "Station d'accueil USB-C", "159.00"),
-    ),
-    "acme-informatique": (
-        ("ACME-CFG-STD", "Configuration standard ACME (PC Bureau Pro + écran 27\")", "899.00"),
-        ("ACME-CFG-DEV", "Configuration développeur ACME (Station 32 Go + 2 écrans)", "2399.00"),
-        ("ACME-INSTALL", "Installation sur site et migration des données", "180.00"),
-    ),
-    "de": (
-        ("PC-BUR-DE", "Büro-PC Pro (QWERTZ, Stecker Typ F)", "649.00"),
-        ("NB-14-DE", "Leicht-Notebook 14\" (QWERTZ)", "1049.50"),
-    ),
-    "ch": (
-        ("PC-BUR-CH", "Büro-PC Pro (QWERTZ CH, Stecker Typ J)", "699.00"),
-        ("NB-14-CH", "Leicht-Notebook 14\" (QWERTZ CH)", "1129.00"),
-    ),
-    "gb": (
-        ("PC-BUR-GB", "Office PC Pro (QWERTY UK, type G plug)", "569.00"),
-        ("NB-14-GB", "Lightweight 14\" Notebook (QWERTY UK)", "919.00"),
-    ),
-    "cz": (
-        ("PC-BUR-CZ", "Kancelářské PC Pro (QWERTZ CZ)", "16490.00"),
-        ("NB-14-CZ", "Lehký notebook 14\" (QWERTZ CZ)", "26990.00"),
-    ),
+FR, DE, GB, CH = (
+    {"keyboard": "AZERTY", "plug": "E"},
+    {"keyboard": "QWERTZ", "plug": "F"},
+    {"keyboard": "QWERTY UK", "plug": "G"},
+    {"keyboard": "QWERTZ CH", "plug": "J"},
+)
+MARKETS = {"FR": FR, "DE": DE, "GB": GB, "CH": CH}
+
+
+def _country_variants(sku: str, countries: str) -> list[VariantSpec]:
+    return [VariantSpec(f"{sku}-{c}", country=c, attributes=MARKETS[c])
+            for c in countries.split()]
+
+
+# Per tenant: categories (slug, name, parent), then products
+# (sku, name, price excluding VAT in the office's currency, category, variants).
+CATALOGUE: dict[str, dict[str, Any]] = {
+    "fr": {
+        "categories": (
+            ("ordinateurs", "Ordinateurs", None),
+            ("postes-de-travail", "Postes de travail", "ordinateurs"),
+            ("portables", "Portables", "ordinateurs"),
+            ("ecrans", "Écrans", None),
+            ("impression", "Impression", None),
+            ("accessoires", "Accessoires", None),
+        ),
+        "products": (
+            ("PC-BUREAU-PRO", "PC Bureau Pro", "649.00", "postes-de-travail",
+             _country_variants("PC-BUREAU-PRO", "FR DE GB")),
+            ("STATION-ING-32", "Station Ingénierie 32 Go", "1899.00", "postes-de-travail",
+             _country_variants("STATION-ING-32", "FR DE GB")),
+            ("PORTABLE-14", "Portable 14\" Léger", "1049.50", "portables",
+             _country_variants("PORTABLE-14", "FR DE GB CH")),
+            ("ECRAN-27-QHD", "Écran 27\" QHD", "289.90", "ecrans", ()),
+            ("ECRAN-24-FHD", "Écran 24\" Full HD", "169.00", "ecrans", ()),
+            ("IMP-LASER-A4", "Imprimante laser couleur A4", "349.00", "impression", ()),
+            ("DOCK-USBC", "Station d'accueil USB-C", "159.00", "accessoires", ()),
+            ("CLAVIER-SF", "Clavier sans fil", "49.90", "accessoires",
+             [VariantSpec(f"CLAVIER-SF-{c}", country=c,
+                          attributes={"keyboard": MARKETS[c]["keyboard"]})
+              for c in ("FR", "DE", "GB")]),
+        ),
+    },
+    "acme-informatique": {
+        "categories": (("services", "Services ACME", None),),
+        "products": (
+            ("ACME-INSTALL", "Installation sur site et migration des données", "180.00",
+             "services", ()),
+            ("ACME-MAINT-3A", "Contrat de maintenance 3 ans, intervention J+1", "249.00",
+             "services", ()),
+        ),
+        "configurations": (
+            ("CFG-BUREAU", "Poste bureautique standard",
+             (("PC-BUREAU-PRO-FR", 1), ("ECRAN-24-FHD", 1), ("CLAVIER-SF-FR", 1)), None),
+            ("CFG-DEV", "Poste développeur",
+             (("STATION-ING-32-FR", 1), ("ECRAN-27-QHD", 2)), None),
+            ("CFG-NOMADE", "Poste nomade", (("PORTABLE-14-FR", 1), ("DOCK-USBC", 1)), None),
+            ("CFG-DIRECTION", "Poste direction",
+             (("PORTABLE-14-FR", 1), ("ECRAN-27-QHD", 1), ("DOCK-USBC", 1)), "1390.00"),
+            ("CFG-ACCUEIL", "Poste accueil",
+             (("PC-BUREAU-PRO-FR", 1), ("ECRAN-24-FHD", 1), ("IMP-LASER-A4", 1)), None),
+        ),
+    },
+    "de": {
+        "categories": (("computer", "Computer", None),),
+        "products": (
+            ("BUERO-PC-PRO", "Büro-PC Pro", "649.00", "computer",
+             _country_variants("BUERO-PC-PRO", "DE")),
+            ("NOTEBOOK-14", "Leicht-Notebook 14\"", "1049.50", "computer",
+             _country_variants("NOTEBOOK-14", "DE")),
+        ),
+    },
+    "ch": {
+        "categories": (("computer", "Computer", None),),
+        "products": (
+            ("BUERO-PC-PRO", "Büro-PC Pro", "699.00", "computer",
+             _country_variants("BUERO-PC-PRO", "CH")),
+            ("NOTEBOOK-14", "Leicht-Notebook 14\"", "1129.00", "computer",
+             _country_variants("NOTEBOOK-14", "CH")),
+        ),
+    },
+    "gb": {
+        "categories": (("computers", "Computers", None),),
+        "products": (
+            ("OFFICE-PC-PRO", "Office PC Pro", "569.00", "computers",
+             _country_variants("OFFICE-PC-PRO", "GB")),
+            ("NOTEBOOK-14", "Lightweight 14\" Notebook", "919.00", "computers",
+             _country_variants("NOTEBOOK-14", "GB")),
+        ),
+    },
+    "cz": {
+        "categories": (("pocitace", "Počítače", None),),
+        "products": (
+            ("KANCL-PC-PRO", "Kancelářské PC Pro", "16490.00", "pocitace", ()),
+            ("NOTEBOOK-14", "Lehký notebook 14\"", "26990.00", "pocitace", ()),
+        ),
+    },
 }
 
 ACME_COMPANY = "Durand Industries SA"
@@ -110,21 +179,38 @@ def _ensure_tenants() -> None:
     db.session.commit()
 
 
-def _ensure_catalogue(slug: str, tenant_id: int) -> int:
-    with tenant_context(db.session, tenant_id):
-        have = set(db.session.scalars(select(Product.sku)))
-        added = 0
-        for sku, name, price in CATALOGUE.get(slug, ()):
-            if sku not in have:
-                db.session.add(Product(sku=sku, name=name, price=Decimal(price),
-                                       description=name))
-                added += 1
+def _office_of(tenant_id: int) -> int:
+    tenant = db.session.get(Tenant, tenant_id)
+    office_id = tenant.parent_id or tenant.id
+    db.session.commit()
+    return office_id
+
+
+def _ensure_catalogue(slug: str, tenant_id: int) -> None:
+    data = CATALOGUE[slug]
+    with tenant_context(db.session, tenant_id, _office_of(tenant_id)):
+        categories = set(db.session.scalars(
+            select(Category.slug).where(Category.tenant_id == tenant_id)))
+        for category_slug, name, parent in data["categories"]:
+            if category_slug not in categories:
+                catalog.create_category(category_slug, name, parent)
+                db.session.flush()
+        skus = set(db.session.scalars(select(Product.sku).where(Product.tenant_id == tenant_id)))
+        for sku, name, price, category, variants in data["products"]:
+            if sku not in skus:
+                catalog.create_product(sku, name, price, category=category, variants=variants,
+                                       description=name)
+                db.session.flush()
+        codes = set(db.session.scalars(select(Configuration.code)))
+        for code, name, items, price in data.get("configurations", ()):
+            if code not in codes:
+                catalog.create_configuration(code, name, items, price=price)
+                db.session.flush()
         db.session.commit()
-    return added
 
 
 def _ensure_acme_customers(tenant_id: int) -> None:
-    with tenant_context(db.session, tenant_id):
+    with tenant_context(db.session, tenant_id, _office_of(tenant_id)):
         company = db.session.scalars(select(Company).where(Company.name == ACME_COMPANY)).first()
         if company is None:
             company = Company(name=ACME_COMPANY, vat_number="FR40303265045")
@@ -134,6 +220,17 @@ def _ensure_acme_customers(tenant_id: int) -> None:
                 user = User(email=email, name=name, role=role, company=company)
                 user.set_password(DEMO_PASSWORD)
                 db.session.add(user)
+        db.session.flush()
+        if not company.restricted:
+            # A key account: its five standard configurations and the installation service,
+            # 12 % off computers, 5 % off the rest, a negotiated price for developers' kits.
+            customers.restrict_catalogue(
+                company, products=("ACME-INSTALL",),
+                configurations=[code for code, *_ in CATALOGUE["acme-informatique"]
+                                ["configurations"]])
+            customers.set_discount(company, "5")
+            customers.set_discount(company, "12", category="ordinateurs")
+            customers.set_fixed_price(company, "2150.00", configuration="CFG-DEV")
         db.session.commit()
 
 
@@ -142,7 +239,7 @@ def load_demo() -> Iterator[str]:
     _ensure_tenants()
     tenants = {t.slug: t.id for t in db.session.scalars(select(Tenant))}
     db.session.commit()
-    for slug in CATALOGUE:
+    for slug in ("fr", "de", "ch", "gb", "cz", "acme-informatique"):  # offices first
         _ensure_catalogue(slug, tenants[slug])
     _ensure_acme_customers(tenants["acme-informatique"])
     yield "Demo ready. Storefronts (with `script/server`, on http://127.0.0.1:5000):"

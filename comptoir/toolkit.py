@@ -17,6 +17,8 @@ Example::
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask_babel import gettext, lazy_gettext, ngettext
@@ -25,7 +27,7 @@ from markupsafe import Markup
 from comptoir.core.db import db
 from comptoir.core.i18n import money
 from comptoir.core.plugins import hookimpl, hooks, plugin_host
-from comptoir.core.scoping import TenantScoped, current_tenant_id
+from comptoir.core.scoping import OfficeShared, TenantScoped, current_tenant_id, tenant_context
 from comptoir.core.themes import render
 from comptoir.tenants.directory import TenantInfo
 
@@ -35,6 +37,13 @@ def current_tenant() -> TenantInfo | None:
     from flask import g
 
     return g.get("tenant")
+
+
+@contextmanager
+def as_tenant(tenant: TenantInfo) -> Iterator[None]:
+    """Work as ``tenant`` outside a request (jobs, CLI commands); see ``tenant_context``."""
+    with tenant_context(db.session, tenant.id, tenant.office_id):
+        yield
 
 
 def plugin_settings(plugin: str, tenant: TenantInfo | None = None) -> dict[str, Any]:
@@ -51,6 +60,8 @@ def plugin_settings(plugin: str, tenant: TenantInfo | None = None) -> dict[str, 
 
 __all__ = [
     "Markup",
+    "OfficeShared",
+    "as_tenant",
     "TenantInfo",
     "TenantScoped",
     "current_tenant",

@@ -169,8 +169,11 @@ def make_tenant(app: Flask) -> Any:
 @contextmanager
 def as_tenant(app: Flask, tenant: Tenant | int) -> Iterator[None]:
     """Run a block in an app context as ``tenant``, as a CLI command or job would."""
-    tenant_id = tenant if isinstance(tenant, int) else tenant.id
-    with app.app_context(), tenant_context(db.session, tenant_id):
+    if isinstance(tenant, int):
+        tenant_id, office_id = tenant, None
+    else:
+        tenant_id, office_id = tenant.id, tenant.parent_id
+    with app.app_context(), tenant_context(db.session, tenant_id, office_id):
         yield
 
 

@@ -1,21 +1,156 @@
-"""Prices as shown: net from the catalogue, gross from the VAT rate a locale plugin gives.
+"""What a customer pays, computed in one place.
 
-The core knows no tax law; it asks the ``comptoir_vat_rate`` hook (firstresult) and, with no
-answer, says so rather than guess. Amounts are ``Decimal`` rounded half-up to the cent.
+The public price (excluding VAT) is the reference every customer sees. A company may have
+negotiated better: a fixed price for a product or configuration, or a discount on one
+product, on a category (and its sub-categories), or on everything. The most specific rule
+applies; then plugins may lower the price through ``comptoir_adjust_price`` (promotions,
+loyalty), and the lowest of their answers wins. The price shown is the price charged: the
+cart and the order call the same functions.
+
+VAT is not the core's business: the ``comptoir_vat_rate`` hook of a locale plugin gives the
+rate, and with no answer the shop says so rather than guess. Amounts are ``Decimal``,
+rounded half-up to the cent.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sqlalchemy import select
+
+from comptoir.catalog.models import Category, Configuration, Product, Variant
+from comptoir.core.db import db
 from comptoir.core.plugins import hooks
+from comptoir.customers.models import Company, PriceRule
 
 log = logging.getLogger("comptoir.pricing")
 
 CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+
+
+def to_cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Price:
+    """A price as shown and charged: the public reference and what this customer pays."""
+
+    public: Decimal
+    net: Decimal
+    #: Why ``net`` differs from ``public`` ("-12 % on Laptops", "negotiated price"), or None.
+    reason: str | None = None
+
+    @property
+    def discounted(self) -> bool:
+        return self.net < self.public
+
+
+def _category_chain(category_id: int | None) -> list[int]:
+    """The category and its ancestors, nearest first (a discount on "Computers" covers
+    "Laptops")."""
+    chain: list[int] = []
+    while category_id is not None and category_id not in chain:
+        chain.append(category_id)
+        category_id = db.session.scalar(
+            select(Category.parent_id).where(Category.id == category_id))
+    return chain
+
+
+def _rules(company: Company) -> list[PriceRule]:
+    return list(db.session.scalars(select(PriceRule).where(PriceRule.company_id == company.id)))
+
+
+def _apply(public: Decimal, rule: PriceRule) -> Decimal:
+    if rule.fixed_price is not None:
+        return rule.fixed_price
+    return to_cents(public * (HUNDRED - rule.discount_percent) / HUNDRED)
+
+
+def _describe(rule: PriceRule) -> str:
+    from flask_babel import gettext
+
+    if rule.fixed_price is not None:
+        return gettext("your negotiated price")
+    return gettext("your discount: %(percent)s %%", percent=rule.discount_percent.normalize())
+
+
+def _adjusted(tenant: Any, item: Any, company: Company | None, price: Price) -> Price:
+    answers = hooks(tenant).comptoir_adjust_price(
+        tenant=tenant, item=item, company=company, price=price.net
+    )
+    valid = [a for a in answers if isinstance(a, Decimal) and 0 <= a <= price.net]
+    for bad in (a for a in answers if a is not None and a not in valid):
+        log.error("comptoir_adjust_price gave %r; a Decimal not above %s is expected",
+                  bad, price.net)
+    if not valid:
+        return price
+    return Price(price.public, to_cents(min(valid)), price.reason)
+
+
+def variant_price(tenant: Any, variant: Variant, company: Company | None = None) -> Price:
+    """The price of ``variant`` for ``company`` (``None``: a consumer or a visitor)."""
+    public = variant.public_price
+    price = Price(public, public)
+    if company is not None:
+        rules = _rules(company)
+        chain = _category_chain(variant.product.category_id)
+        specific = (
+            [r for r in rules if r.product_id == variant.product_id]
+            + sorted((r for r in rules if r.category_id in chain),
+                     key=lambda r: chain.index(r.category_id))
+            + [r for r in rules
+               if r.product_id is None and r.category_id is None and r.configuration_id is None]
+        )
+        if specific:
+            rule = specific[0]
+            price = Price(public, min(public, _apply(public, rule)), _describe(rule))
+    return _adjusted(tenant, variant, company, price)
+
+
+def configuration_price(
+    tenant: Any, configuration: Configuration, company: Company | None = None
+) -> Price:
+    """A configuration's fixed price, or the sum of its items at this company's prices."""
+    if configuration.price is not None:
+        public = configuration.price
+    else:
+        public = sum((i.variant.public_price * i.quantity for i in configuration.items),
+                     Decimal("0"))
+    price = Price(public, public)
+    if company is not None:
+        rule = db.session.scalars(select(PriceRule).where(
+            PriceRule.company_id == company.id,
+            PriceRule.configuration_id == configuration.id,
+        )).first()
+        if rule is not None:
+            price = Price(public, min(public, _apply(public, rule)), _describe(rule))
+        elif configuration.price is None:
+            net = sum((variant_price(tenant, i.variant, company).net * i.quantity
+                       for i in configuration.items), Decimal("0"))
+            price = Price(public, net, None if net == public else _describe_sum())
+    return _adjusted(tenant, configuration, company, price)
+
+
+def _describe_sum() -> str:
+    from flask_babel import gettext
+
+    return gettext("your prices on its parts")
+
+
+def default_variant(tenant: Any, product: Product) -> Variant | None:
+    """The variant a shop offers first: the one made for its country, else the first."""
+    active = [v for v in product.variants if v.active]
+    for variant in active:
+        if variant.country == tenant.country:
+            return variant
+    neutral = [v for v in active if v.country is None]
+    return (neutral or active or [None])[0]
 
 
 def vat_rate(tenant: Any, tax_class: str, on_date: date | None = None) -> Decimal | None:
@@ -36,4 +171,15 @@ def vat_rate(tenant: Any, tax_class: str, on_date: date | None = None) -> Decima
 
 def gross(net: Decimal, rate: Decimal) -> Decimal:
     """``net`` plus VAT at ``rate`` percent, to the cent."""
-    return (net * (1 + rate / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return to_cents(net * (1 + rate / HUNDRED))
+
+
+__all__ = [
+    "Price",
+    "configuration_price",
+    "default_variant",
+    "gross",
+    "to_cents",
+    "variant_price",
+    "vat_rate",
+]

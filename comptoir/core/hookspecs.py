@@ -139,6 +139,25 @@ def comptoir_vat_rate(tenant: Any, country: str, tax_class: str, on_date: Any) -
 
 
 @hookspec
+def comptoir_adjust_price(tenant: Any, item: Any, company: Any, price: Any) -> Any:
+    """Return a lower price for an item, or ``None`` to leave it.
+
+    Called whenever a price is shown or charged (catalogue, product page, cart, order), after
+    the company's negotiated prices were applied. Every plugin is asked; the lowest answer
+    wins, so a customer always gets the best price that applies. An answer above ``price``,
+    negative, or not a ``Decimal`` is logged and ignored.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param item: the :class:`~comptoir.catalog.models.Variant` or
+        :class:`~comptoir.catalog.models.Configuration` being priced.
+    :param company: the buyer's :class:`~comptoir.customers.models.Company`, or ``None``
+        for a consumer or a visitor.
+    :param price: the price so far, a ``Decimal`` excluding VAT.
+    :return: a ``Decimal`` not above ``price``, or ``None``.
+    """
+
+
+@hookspec
 def comptoir_legal_mentions(tenant: Any) -> list[str] | None:
     """Return the legal mentions to print in the storefront footer and on invoices.
 

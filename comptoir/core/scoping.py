@@ -3,7 +3,9 @@
 Why here and not in each view: a filter that every view must remember is a filter some view
 forgets. Every ORM SELECT, UPDATE and DELETE that touches a :class:`TenantScoped` model is
 narrowed to the current tenant by ``with_loader_criteria`` in ``do_orm_execute`` (SQLAlchemy's
-``examples/extending_query/filter_public.py`` recipe). The recipe does not see INSERTs, so
+``examples/extending_query/filter_public.py`` recipe). :class:`OfficeShared` models (the
+master catalogue) are read by the office that owns the rows *and its resellers*, but written
+by their owner only. The recipe does not see INSERTs, so
 ``before_flush`` stamps new rows with the current tenant and refuses any row that names, or is
 moved to, another tenant. With no tenant active, touching a scoped model is an error rather
 than a silent "all tenants".
@@ -34,9 +36,11 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 
-_current_tenant_id: ContextVar[int | None] = ContextVar("comptoir_tenant_id", default=None)
+#: (tenant id, its office's id); the office of an office is itself.
+_current: ContextVar[tuple[int, int] | None] = ContextVar("comptoir_tenant", default=None)
 
 RLS_SETTING = "app.tenant_id"
+RLS_OFFICE_SETTING = "app.office_id"
 
 
 class TenantIsolationError(RuntimeError):
@@ -47,11 +51,12 @@ class TenantRequired(TenantIsolationError):
     """Tenant-owned data was touched with no tenant active."""
 
 
-class TenantScoped:
-    """Mixin for every table a tenant owns: adds ``tenant_id`` and puts the table under scoping.
+class TenantOwned:
+    """A row that belongs to one tenant: ``tenant_id``, stamped on insert, never moved.
 
-    Unique constraints on such tables should include ``tenant_id`` (so two tenants may use
-    the same SKU or e-mail, and the schema stays ready for sharding by tenant).
+    Use one of its two kinds, which differ in who may *read*. Unique constraints should
+    include ``tenant_id`` (two tenants may use the same SKU or e-mail, and the schema stays
+    ready for sharding by tenant).
     """
 
     tenant_id: Mapped[int] = mapped_column(
@@ -59,22 +64,45 @@ class TenantScoped:
     )
 
 
+class TenantScoped(TenantOwned):
+    """Read and written by its tenant only: customers, orders, carts, settings..."""
+
+
+class OfficeShared(TenantOwned):
+    """Read by its tenant and that tenant's resellers; written by its tenant only.
+
+    For what an office publishes to its resellers (categories, products): a reseller sells
+    its office's catalogue plus its own rows, and cannot change the office's.
+    """
+
+
 def current_tenant_id() -> int | None:
     """The id of the tenant whose data the ORM may see now, or ``None``."""
-    return _current_tenant_id.get()
+    scope = _current.get()
+    return scope[0] if scope is not None else None
 
 
-def activate(tenant_id: int | None):  # noqa: ANN201 - returns a ContextVar token
+def current_office_id() -> int | None:
+    """The id of the current tenant's country office (itself for an office), or ``None``."""
+    scope = _current.get()
+    return scope[1] if scope is not None else None
+
+
+def activate(tenant_id: int | None, office_id: int | None = None):  # noqa: ANN201 - a token
     """Make ``tenant_id`` current; give the returned token to :func:`deactivate`."""
-    return _current_tenant_id.set(tenant_id)
+    if tenant_id is None:
+        return _current.set(None)
+    return _current.set((tenant_id, office_id if office_id is not None else tenant_id))
 
 
 def deactivate(token) -> None:  # noqa: ANN001
-    _current_tenant_id.reset(token)
+    _current.reset(token)
 
 
 @contextmanager
-def tenant_context(session: FlaskSession | scoped_session, tenant_id: int | None) -> Iterator[None]:
+def tenant_context(
+    session: FlaskSession | scoped_session, tenant_id: int | None, office_id: int | None = None
+) -> Iterator[None]:
     """Run a block as ``tenant_id`` (CLI commands, jobs, tests).
 
     A transaction already open was begun under another tenant, and on PostgreSQL its RLS
@@ -89,7 +117,7 @@ def tenant_context(session: FlaskSession | scoped_session, tenant_id: int | None
             "commit or roll back the open transaction before switching tenant"
         )
     session.expunge_all()
-    token = activate(tenant_id)
+    token = activate(tenant_id, office_id)
     try:
         yield
     finally:
@@ -104,7 +132,7 @@ class TenantSession(FlaskSession):
 
 
 def _touches_scoped(state: ORMExecuteState) -> bool:
-    return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
+    return any(issubclass(m.class_, TenantOwned) for m in state.all_mappers)
 
 
 def _refuse_foreign_tenant(rows: object, tenant_id: int, verb: str) -> None:
@@ -153,18 +181,29 @@ def _scope_statement(state: ORMExecuteState) -> None:
             return
     # Always added, even when no scoped entity is at the top: the criteria also reach
     # scoped entities inside subqueries, EXISTS, unions and CTEs.
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+    if state.is_select:
+        visible = (tenant_id, current_office_id())
+        state.statement = state.statement.options(
+            with_loader_criteria(
+                TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+            ),
+            with_loader_criteria(
+                OfficeShared, lambda cls: cls.tenant_id.in_(visible), include_aliases=True
+            ),
         )
-    )
+    else:  # UPDATE and DELETE touch one's own rows only, shared or not
+        state.statement = state.statement.options(
+            with_loader_criteria(
+                TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+            )
+        )
 
 
 @event.listens_for(TenantSession, "before_flush")
 def _stamp_and_check(session: FlaskSession, flush_context, instances) -> None:  # noqa: ANN001
     tenant_id = current_tenant_id()
     for obj in session.new:
-        if not isinstance(obj, TenantScoped):
+        if not isinstance(obj, TenantOwned):
             continue
         if tenant_id is None:
             raise TenantRequired(f"cannot save {type(obj).__name__} with no tenant active")
@@ -176,7 +215,7 @@ def _stamp_and_check(session: FlaskSession, flush_context, instances) -> None:  
                 f"not to the current tenant {tenant_id}"
             )
     for obj in list(session.dirty) + list(session.deleted):
-        if not isinstance(obj, TenantScoped):
+        if not isinstance(obj, TenantOwned):
             continue
         history = inspect(obj).attrs.tenant_id.history
         if history.deleted or obj.tenant_id != tenant_id:
@@ -189,8 +228,11 @@ def _stamp_and_check(session: FlaskSession, flush_context, instances) -> None:  
 def _set_rls_tenant(session: FlaskSession, transaction, connection) -> None:  # noqa: ANN001
     if connection.dialect.name != "postgresql":
         return
-    tenant_id = current_tenant_id()
+    tenant_id, office_id = current_tenant_id(), current_office_id()
     connection.execute(
-        text("SELECT set_config(:name, :value, true)"),
-        {"name": RLS_SETTING, "value": "" if tenant_id is None else str(tenant_id)},
+        text("SELECT set_config(:t, :tv, true), set_config(:o, :ov, true)"),
+        {
+            "t": RLS_SETTING, "tv": "" if tenant_id is None else str(tenant_id),
+            "o": RLS_OFFICE_SETTING, "ov": "" if office_id is None else str(office_id),
+        },
     )

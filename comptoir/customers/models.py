@@ -6,8 +6,17 @@ two resellers, and neither reseller may learn of the other account.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_login import UserMixin
-from sqlalchemy import ForeignKeyConstraint, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,6 +35,8 @@ class Company(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     vat_number: Mapped[str | None] = mapped_column(String(32))
+    #: A key account: its users see only the catalogue entries listed for it.
+    restricted: Mapped[bool] = mapped_column(default=False)
 
     users: Mapped[list[User]] = relationship(
         back_populates="company",
@@ -63,3 +74,63 @@ class User(UserMixin, TenantScoped, db.Model):
     def get_id(self) -> str:
         # Bound to the tenant: a session cookie from one shop names no user in another.
         return f"{self.tenant_id}:{self.id}"
+
+
+class PriceRule(TenantScoped, db.Model):
+    """A company's negotiated price: a discount or a fixed price, the public price staying the
+    reference.
+
+    Scope, most specific first: a configuration or a product (discount or fixed price), a
+    category (discount, including its sub-categories), or the whole catalogue (discount).
+    """
+
+    __tablename__ = "price_rules"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "company_id"], ["companies.tenant_id", "companies.id"],
+                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "configuration_id"],
+                             ["configurations.tenant_id", "configurations.id"],
+                             ondelete="CASCADE"),
+        CheckConstraint("(discount_percent IS NULL) <> (fixed_price IS NULL)",
+                        name="discount_xor_fixed"),
+        CheckConstraint("discount_percent IS NULL OR "
+                        "(discount_percent > 0 AND discount_percent < 100)",
+                        name="discount_range"),
+        CheckConstraint("fixed_price IS NULL OR fixed_price >= 0", name="fixed_not_negative"),
+        CheckConstraint("fixed_price IS NULL OR product_id IS NOT NULL "
+                        "OR configuration_id IS NOT NULL", name="fixed_needs_item"),
+        CheckConstraint("(CASE WHEN product_id IS NULL THEN 0 ELSE 1 END) "
+                        "+ (CASE WHEN category_id IS NULL THEN 0 ELSE 1 END) "
+                        "+ (CASE WHEN configuration_id IS NULL THEN 0 ELSE 1 END) <= 1",
+                        name="one_scope"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"))
+    configuration_id: Mapped[int | None] = mapped_column()
+    discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    fixed_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+
+
+class CatalogEntry(TenantScoped, db.Model):
+    """One product or configuration a restricted company may see and buy."""
+
+    __tablename__ = "company_catalog_entries"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "company_id"], ["companies.tenant_id", "companies.id"],
+                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "configuration_id"],
+                             ["configurations.tenant_id", "configurations.id"],
+                             ondelete="CASCADE"),
+        CheckConstraint("(product_id IS NULL) <> (configuration_id IS NULL)",
+                        name="product_xor_configuration"),
+        UniqueConstraint("tenant_id", "company_id", "product_id", "configuration_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    configuration_id: Mapped[int | None] = mapped_column()

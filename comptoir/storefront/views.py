@@ -1,17 +1,24 @@
-"""Storefront pages. Every route needs a tenant; on the platform's own host they are a 404."""
+"""Storefront pages. Every route needs a tenant; on the platform's own host they are a 404.
+
+What a page lists and the prices it shows depend on who is looking: a visitor sees the
+public catalogue at public prices; a company buyer sees its company's world (its restricted
+catalogue if it has one, its negotiated prices beside the public reference).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g
-from sqlalchemy import select
+from flask import Blueprint, Response, abort, g, request, url_for
 
 from comptoir.catalog import pricing
-from comptoir.catalog.models import Product
+from comptoir.catalog import service as catalog
 from comptoir.core.db import db
 from comptoir.core.themes import render
+from comptoir.customers.service import current_company
 from comptoir.tenants.models import Tenant
 
 bp = Blueprint("storefront", __name__)
+
+RESERVED_PARAMS = {"q", "page"}
 
 
 @bp.before_request
@@ -20,22 +27,110 @@ def _needs_tenant() -> None:
         abort(404)
 
 
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+
+
+def _filters() -> dict[str, str]:
+    return {k: v for k, v in request.args.items()
+            if k not in RESERVED_PARAMS and catalog.ATTRIBUTE.match(k) and 0 < len(v) <= 40}
+
+
+def _url_with(**changes: str | int | None) -> str:
+    """This page's URL with some query arguments changed (``None`` removes one)."""
+    args = dict(request.args)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = str(value)
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def _facet_links(page: catalog.Page, filters: dict[str, str]) -> list[tuple[str, list]]:
+    links = []
+    for name, values in page.facets.items():
+        entries = []
+        for value, count in values:
+            active = filters.get(name) == value
+            url = _url_with(**{name: None if active else value, "page": None})
+            entries.append((value, count, active, url))
+        links.append((name, entries))
+    return links
+
+
+def _listing(title: str, category: catalog.Category | None = None, text: str = "") -> str:
+    company = current_company()
+    entitlement = catalog.Entitlement.of(company)
+    page = catalog.browse(entitlement, category=category, text=text, filters=_filters(),
+                          page=_page_number())
+    offers = []
+    for product in page.products:
+        variant = pricing.default_variant(g.tenant, product)
+        if variant is not None:
+            offers.append((product, variant, pricing.variant_price(g.tenant, variant, company)))
+    return render(
+        "storefront/listing.html", title=title, page=page, offers=offers, category=category,
+        query=text, filters=_filters(), categories=catalog.top_categories(),
+        facets=_facet_links(page, _filters()),
+        page_links=[(n, _url_with(page=n)) for n in range(1, page.pages + 1)],
+        configurations=catalog.configurations_for(entitlement) if company else [],
+    )
+
+
 def home() -> str:
     """The storefront's home; served at ``/`` by :func:`comptoir.create_app`'s ``index``."""
-    products = db.session.scalars(
-        select(Product).where(Product.active.is_(True)).order_by(Product.name)
-    ).all()
-    return render("storefront/home.html", products=products)
+    from flask_babel import gettext
+
+    return _listing(gettext("Catalogue"))
+
+
+@bp.route("/c/<slug>")
+def category(slug: str) -> str:
+    found = catalog.find_category(slug)
+    if found is None:
+        abort(404)
+    return _listing(found.name, category=found)
+
+
+@bp.route("/search")
+def search() -> str:
+    from flask_babel import gettext
+
+    text = request.args.get("q", "")[: catalog.MAX_QUERY]
+    return _listing(gettext("Search: %(text)s", text=text), text=text)
 
 
 @bp.route("/products/<sku>")
 def product(sku: str) -> str:
-    item = db.session.scalars(select(Product).where(Product.sku == sku)).first()
-    if item is None or not item.active:
+    company = current_company()
+    entitlement = catalog.Entitlement.of(company)
+    item = catalog.find_product(sku, entitlement)
+    if item is None:
         abort(404)
+    variants = [v for v in item.variants if v.active]
+    chosen = next((v for v in variants if v.sku == request.args.get("variant", sku)), None)
+    chosen = chosen or pricing.default_variant(g.tenant, item)
+    if chosen is None:
+        abort(404)
+    price = pricing.variant_price(g.tenant, chosen, company)
     rate = pricing.vat_rate(g.tenant, item.tax_class)
-    gross = pricing.gross(item.price, rate) if rate is not None else None
-    return render("storefront/product.html", product=item, vat_rate=rate, gross=gross)
+    gross = pricing.gross(price.net, rate) if rate is not None else None
+    return render(
+        "storefront/product.html", product=item, variants=variants, chosen=chosen,
+        price=price, vat_rate=rate, gross=gross, related=catalog.related(item, entitlement),
+    )
+
+
+@bp.route("/configurations")
+def configurations() -> str:
+    company = current_company()
+    if company is None:
+        abort(404)
+    offers = [(c, pricing.configuration_price(g.tenant, c, company))
+              for c in catalog.configurations_for(catalog.Entitlement.of(company))]
+    return render("storefront/configurations.html", offers=offers, company=company)
 
 
 @bp.route("/brand/logo")

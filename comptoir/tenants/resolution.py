@@ -93,7 +93,7 @@ def _enter_tenant() -> None:
     if tenant is not None:
         scoping.deactivate(g.tenant_token)
         g.tenant = tenant
-        g.tenant_token = scoping.activate(tenant.id)
+        g.tenant_token = scoping.activate(tenant.id, tenant.office_id)
 
 
 def _leave_tenant(exc: BaseException | None) -> None:

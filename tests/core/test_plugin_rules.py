@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
-from comptoir.catalog.models import Product
+from comptoir.catalog import service as catalog
 from comptoir.core.db import db
 from comptoir.core.plugins import PluginError, plugin_host
 from comptoir.tenants import service
@@ -74,7 +72,7 @@ def test_a_float_vat_rate_is_ignored_not_a_crash(app, client, make_tenant):
     register(app, "badvat", rude_plugins.BadVat)
     shop = make_tenant("shop", plugins=["badvat"])
     with as_tenant(app, shop):
-        db.session.add(Product(sku="P1", name="PC", price=Decimal("100.00")))
+        catalog.create_product("P1", "PC", "100.00")
         db.session.commit()
     response = client.get("/s/shop/products/P1")
     assert response.status_code == 200

@@ -18,7 +18,7 @@ def theme_root(tmp_path):
     for name in ("red", "blue", "office"):
         templates = root / name / "templates" / "storefront"
         templates.mkdir(parents=True)
-        (templates / "home.html").write_text(HOME.replace("NAME", name))
+        (templates / "listing.html").write_text(HOME.replace("NAME", name))
     # "office" also overrides the product page, which "red" does not.
     (root / "office" / "templates" / "storefront" / "product.html").write_text("OFFICE PRODUCT")
     (root / "red" / "static").mkdir()
@@ -47,15 +47,14 @@ def test_two_tenants_never_receive_each_others_template(app, client, make_tenant
 
 
 def test_reseller_falls_back_to_office_theme_then_default(app, client, make_tenant):
-    from decimal import Decimal
 
-    from comptoir.catalog.models import Product
+    from comptoir.catalog import service as catalog
     from tests.conftest import as_tenant
 
     make_tenant("office", theme="office")
     reseller = make_tenant("red-reseller", parent="office", theme="red")
     with as_tenant(app, reseller):
-        db.session.add(Product(sku="P1", name="Laptop", price=Decimal("999.00")))
+        catalog.create_product("P1", "Laptop", "999.00")
         db.session.commit()
     assert marker(client, "red-reseller") == ["THEME:red", "for", "red-reseller"]
     # red has no product page: the office theme's wins over the default one
