@@ -68,6 +68,9 @@ def _sqlite_foreign_keys(app: Flask) -> None:
         def _on_connect(dbapi_connection: Any, record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Readers never block the writer (the stock desk writes beside a request).
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=5000")
             cursor.close()
 
 
@@ -87,6 +90,9 @@ def _app_wide_hooks(app: Flask) -> dict[str, int]:
 
 def _load_plugins(app: Flask) -> PluginHost:
     host = PluginHost()
+    from comptoir.orders import default_hooks
+
+    host.register_core("comptoir.orders", default_hooks)
     extra = [p.strip() for p in app.config["PLUGINS"].split(",") if p.strip()]
     host.load(use_entry_points=not app.config["DISABLE_ENTRY_POINTS"], extra_modules=extra)
     app.extensions["comptoir.plugins"] = host
@@ -182,6 +188,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from comptoir.customers.auth import bp as auth_bp
     from comptoir.customers.auth import login_manager
+    from comptoir.orders.views import bp as orders_bp
     from comptoir.platform_site import views as platform_views
     from comptoir.storefront import views as storefront_views
 
@@ -189,6 +196,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(platform_views.bp)
     app.register_blueprint(storefront_views.bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(orders_bp)
 
     @app.route("/")
     def index() -> str:
@@ -198,6 +206,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
+        db.session.rollback()  # a failed flush must not break the error page too
         if request.path.startswith("/api/") or request.path == "/healthz":
             return {"error": exc.name, "status": exc.code}, exc.code
         return themes.render("errors/http.html", error=exc), exc.code

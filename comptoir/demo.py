@@ -12,12 +12,14 @@ from typing import Any
 from sqlalchemy import select
 
 from comptoir.catalog import service as catalog
-from comptoir.catalog.models import Category, Configuration, Product
+from comptoir.catalog.models import Category, Configuration, Product, Variant
 from comptoir.catalog.service import VariantSpec
 from comptoir.core.db import db
 from comptoir.core.scoping import tenant_context
 from comptoir.customers import service as customers
 from comptoir.customers.models import Company, User
+from comptoir.stock import service as stock
+from comptoir.stock.models import StockLocation
 from comptoir.tenants import service
 from comptoir.tenants.models import RESELLER, Tenant
 
@@ -89,9 +91,9 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "categories": (("services", "Services ACME", None),),
         "products": (
             ("ACME-INSTALL", "Installation sur site et migration des données", "180.00",
-             "services", ()),
+             "services", (), False),
             ("ACME-MAINT-3A", "Contrat de maintenance 3 ans, intervention J+1", "249.00",
-             "services", ()),
+             "services", (), False),
         ),
         "configurations": (
             ("CFG-BUREAU", "Poste bureautique standard",
@@ -139,6 +141,16 @@ CATALOGUE: dict[str, dict[str, Any]] = {
             ("NOTEBOOK-14", "Lehký notebook 14\"", "26990.00", "pocitace", ()),
         ),
     },
+}
+
+# Per office: (code, name, kind), then units of every variant at each location.
+STOCK = {
+    "fr": ((("entrepot-lyon", "Entrepôt de Lyon", "warehouse", 40),
+            ("boutique-paris", "Boutique Paris Bastille", "shop", 3)), 2),
+    "de": ((("lager-koeln", "Lager Köln", "warehouse", 25),), 2),
+    "ch": ((("lager-zuerich", "Lager Zürich", "warehouse", 10),), 1),
+    "gb": ((("warehouse-leeds", "Leeds warehouse", "warehouse", 20),), 2),
+    "cz": ((("sklad-brno", "Sklad Brno", "warehouse", 15),), 1),
 }
 
 ACME_COMPANY = "Durand Industries SA"
@@ -196,10 +208,10 @@ def _ensure_catalogue(slug: str, tenant_id: int) -> None:
                 catalog.create_category(category_slug, name, parent)
                 db.session.flush()
         skus = set(db.session.scalars(select(Product.sku).where(Product.tenant_id == tenant_id)))
-        for sku, name, price, category, variants in data["products"]:
+        for sku, name, price, category, variants, *stocked in data["products"]:
             if sku not in skus:
                 catalog.create_product(sku, name, price, category=category, variants=variants,
-                                       description=name)
+                                       description=name, stocked=all(stocked))
                 db.session.flush()
         codes = set(db.session.scalars(select(Configuration.code)))
         for code, name, items, price in data.get("configurations", ()):
@@ -207,6 +219,25 @@ def _ensure_catalogue(slug: str, tenant_id: int) -> None:
                 catalog.create_configuration(code, name, items, price=price)
                 db.session.flush()
         db.session.commit()
+
+
+def _ensure_stock(slug: str, tenant_id: int) -> None:
+    locations, threshold = STOCK[slug]
+    with tenant_context(db.session, tenant_id, tenant_id):
+        have = set(db.session.scalars(select(StockLocation.code).where(
+            StockLocation.tenant_id == tenant_id)))
+        fresh = []
+        for code, name, kind, _units in locations:
+            if code not in have:
+                stock.create_location(code, name, kind)
+                fresh.append(code)
+        skus = list(db.session.scalars(select(Variant.sku).where(
+            Variant.tenant_id == tenant_id).order_by(Variant.sku)))
+        db.session.commit()
+    for code, _name, _kind, units in locations:
+        if code in fresh:
+            for sku in skus:
+                stock.receive(tenant_id, code, sku, units, low_threshold=threshold)
 
 
 def _ensure_acme_customers(tenant_id: int) -> None:
@@ -241,6 +272,8 @@ def load_demo() -> Iterator[str]:
     db.session.commit()
     for slug in ("fr", "de", "ch", "gb", "cz", "acme-informatique"):  # offices first
         _ensure_catalogue(slug, tenants[slug])
+    for slug in STOCK:
+        _ensure_stock(slug, tenants[slug])
     _ensure_acme_customers(tenants["acme-informatique"])
     yield "Demo ready. Storefronts (with `script/server`, on http://127.0.0.1:5000):"
     for slug, *_rest in OFFICES:

@@ -73,6 +73,8 @@ class Product(OfficeShared, db.Model):
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     tax_class: Mapped[str] = mapped_column(String(20), default="standard")
     active: Mapped[bool] = mapped_column(default=True)
+    #: False for services and anything else that is not taken from a shelf.
+    stocked: Mapped[bool] = mapped_column(default=True)
 
     category: Mapped[Category | None] = relationship()
     variants: Mapped[list[Variant]] = relationship(

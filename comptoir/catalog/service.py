@@ -273,6 +273,7 @@ def create_product(
     category: str | None = None,
     tax_class: str = "standard",
     variants: Sequence[VariantSpec] = (),
+    stocked: bool = True,
 ) -> Product:
     """Add a product with its variants (one plain variant when none is given)."""
     if not SKU.match(sku):
@@ -292,7 +293,8 @@ def create_product(
     taken = {sku}
     rows = [_check_variant(v, taken) for v in variants] or [Variant(sku=sku, attributes={})]
     product = Product(sku=sku, name=name.strip(), description=description, price=amount,
-                      category=category_row, tax_class=tax_class, variants=rows)
+                      category=category_row, tax_class=tax_class, variants=rows,
+                      stocked=stocked)
     db.session.add(product)
     return product
 

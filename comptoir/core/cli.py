@@ -248,6 +248,76 @@ def pg_create_app_role(role: str) -> None:
     click.echo(f"role {role} can now connect with data rights under row-level security")
 
 
+@click.group("stock", help="An office's stock: shop sales, receipts, levels.")
+def stock_cli() -> None:
+    pass
+
+
+def _office(slug: str) -> Tenant:
+    try:
+        tenant = service.get_tenant(slug)
+    except service.TenantError as exc:
+        _fail(str(exc))
+    if tenant.parent_id is not None:
+        _fail(f"'{slug}' is a reseller; stock belongs to its office '{tenant.parent.slug}'")
+    db.session.commit()
+    return tenant
+
+
+@stock_cli.command("sell")
+@click.argument("office")
+@click.argument("location")
+@click.argument("sku")
+@click.argument("quantity", type=click.IntRange(1, 10_000))
+@with_appcontext
+def stock_sell(office: str, location: str, sku: str, quantity: int) -> None:
+    """Record a sale at a physical shop's till; the web shop sees it at once."""
+    from comptoir.stock import service as stock
+
+    tenant = _office(office)
+    try:
+        left = stock.sell_in_shop(tenant.id, location, sku, quantity, reference="till")
+    except stock.StockError as exc:
+        _fail(str(exc))
+    click.echo(f"sold {quantity} x {sku} at {location}; {left} left there")
+
+
+@stock_cli.command("receive")
+@click.argument("office")
+@click.argument("location")
+@click.argument("sku")
+@click.argument("quantity", type=click.IntRange(1, 1_000_000))
+@click.option("--low-threshold", type=click.IntRange(0, 1_000_000),
+              help="Alert staff at or below this many available.")
+@with_appcontext
+def stock_receive(office: str, location: str, sku: str, quantity: int,
+                  low_threshold: int | None) -> None:
+    """Goods in at a location."""
+    from comptoir.stock import service as stock
+
+    tenant = _office(office)
+    try:
+        stock.receive(tenant.id, location, sku, quantity, low_threshold=low_threshold)
+    except stock.StockError as exc:
+        _fail(str(exc))
+    click.echo(f"received {quantity} x {sku} at {location}")
+
+
+@stock_cli.command("release-expired")
+@with_appcontext
+def stock_release_expired() -> None:
+    """Give back what abandoned checkouts still hold (run it every few minutes)."""
+    from comptoir.stock import service as stock
+
+    offices = db.session.scalars(select(Tenant).where(Tenant.parent_id.is_(None))).all()
+    ids = [(t.slug, t.id) for t in offices]
+    db.session.commit()
+    for slug, tenant_id in ids:
+        released = stock.release_expired(tenant_id)
+        if released:
+            click.echo(f"{slug}: released {released} expired holds")
+
+
 def _db_group() -> click.Group:
     """Flask-Migrate's ``db`` group, with ``upgrade`` going to every head by default.
 
@@ -279,5 +349,5 @@ def _db_group() -> click.Group:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (_db_group(), tenants_cli, plugins_cli, demo_command, pg_cli):
+    for command in (_db_group(), tenants_cli, plugins_cli, demo_command, pg_cli, stock_cli):
         app.cli.add_command(command)

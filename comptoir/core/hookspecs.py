@@ -166,3 +166,52 @@ def comptoir_legal_mentions(tenant: Any) -> list[str] | None:
     :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
     :return: a list of sentences, already translated, or ``None``.
     """
+
+
+# -------------------------------------------------------------------------------------------
+# Checkout and orders: called while a customer checks out and as an order moves on.
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def comptoir_payment_methods(tenant: Any, company: Any) -> list[dict[str, str]] | None:
+    """Return the payment methods this plugin offers at checkout.
+
+    Called when the checkout page is shown and when an order is placed (a method not offered
+    then is refused). The core itself offers ``invoice`` (companies, payment terms) and
+    ``bank_transfer``.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param company: the buyer's company, or ``None`` for a consumer or a guest.
+    :return: a list of ``{"code": ..., "label": ..., "description": ...}``, or ``None``.
+    """
+
+
+@hookspec(firstresult=True)
+def comptoir_checkout_hold(tenant: Any, order: Any, user: Any) -> str | None:
+    """Return a reason to hold an order instead of placing it, or ``None``.
+
+    Called once the order is built, before it is placed. *firstresult*: stops at the first
+    non-``None`` result; the order is then saved with the status ``pending_approval`` and
+    the reason in its audit trail, its stock still reserved (the approvals plugin holds
+    orders above a buyer's signing limit this way).
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param order: the :class:`~comptoir.orders.models.Order`, with its lines and totals.
+    :param user: the buyer, or ``None`` for a guest.
+    :return: a sentence saying why the order waits, or ``None`` to place it.
+    """
+
+
+@hookspec
+def comptoir_order_event(tenant: Any, order: Any, event: str) -> None:
+    """React to an order moving on.
+
+    Called after the change is committed, with ``event`` one of ``placed``, ``held``,
+    ``paid``, ``shipped``, ``delivered``, ``cancelled`` or ``returned``. Commissions,
+    newsletters and notifications hang here.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param order: the :class:`~comptoir.orders.models.Order`.
+    :param event: what happened.
+    """

@@ -48,3 +48,4 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["decimal"] = Decimal

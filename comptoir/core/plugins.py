@@ -134,6 +134,15 @@ class PluginHost:
         self.optional[name] = stand_in
         self._relays.clear()
 
+    def register_core(self, name: str, plugin: object) -> None:
+        """Register one of the core's own hook implementations: on for every tenant.
+
+        Like datasette's ``default_*`` modules, the core implements some hooks itself (the
+        built-in payment methods) so that plugins and core answer through one mechanism.
+        """
+        self.pm.register(_Shielded(name, plugin, self), name=name)
+        self._relays.clear()
+
     def load(self, use_entry_points: bool = True, extra_modules: Iterable[str] = ()) -> None:
         if use_entry_points:
             for ep in entry_points(group=ENTRY_POINT_GROUP):

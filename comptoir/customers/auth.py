@@ -62,6 +62,10 @@ def login():  # noqa: ANN201
             check_password_hash(_unused_hash(), form.password.data)
         elif user.check_password(form.password.data):
             login_user(user)
+            from comptoir.orders.service import merge_at_login
+
+            merge_at_login(user)
+            db.session.commit()
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(_safe_next() or url_for("index"))
         form.password.errors.append(_("Unknown e-mail or wrong password."))

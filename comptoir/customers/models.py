@@ -49,6 +49,7 @@ class User(UserMixin, TenantScoped, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("tenant_id", "email"),
+        UniqueConstraint("tenant_id", "id"),
         ForeignKeyConstraint(["tenant_id", "company_id"], ["companies.tenant_id", "companies.id"]),
     )
 

@@ -14,6 +14,8 @@ from comptoir.catalog import service as catalog
 from comptoir.core.db import db
 from comptoir.core.themes import render
 from comptoir.customers.service import current_company
+from comptoir.orders.service import SHIPPING_METHODS, expected_delivery
+from comptoir.stock import service as stock
 from comptoir.tenants.models import Tenant
 
 bp = Blueprint("storefront", __name__)
@@ -117,9 +119,13 @@ def product(sku: str) -> str:
     price = pricing.variant_price(g.tenant, chosen, company)
     rate = pricing.vat_rate(g.tenant, item.tax_class)
     gross = pricing.gross(price.net, rate) if rate is not None else None
+    available = stock.availability([chosen.id])[chosen.id] if item.stocked else None
+    delivery = expected_delivery(available is None or available > 0,
+                                 SHIPPING_METHODS["standard"])
     return render(
         "storefront/product.html", product=item, variants=variants, chosen=chosen,
         price=price, vat_rate=rate, gross=gross, related=catalog.related(item, entitlement),
+        available=available, delivery=delivery,
     )
 
 

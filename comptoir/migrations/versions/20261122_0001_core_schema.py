@@ -136,6 +136,7 @@ def upgrade():
     sa.Column('price', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('tax_class', sa.String(length=20), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('stocked', sa.Boolean(), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.CheckConstraint('price >= 0', name=op.f('ck_products_price_not_negative')),
     sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_products_category_id_categories')),
@@ -159,7 +160,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['tenant_id', 'company_id'], ['companies.tenant_id', 'companies.id'], name=op.f('fk_users_tenant_id_companies')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_users_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('tenant_id', 'email', name=op.f('uq_users_tenant_id_email'))
+    sa.UniqueConstraint('tenant_id', 'email', name=op.f('uq_users_tenant_id_email')),
+    sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_users_tenant_id_id'))
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_company_id'), ['company_id'], unique=False)

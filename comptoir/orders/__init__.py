@@ -1,0 +1,1 @@
+"""Carts, checkout and orders: numbered per tenant, audited, with their delivery dates."""

@@ -1,0 +1,196 @@
+"""Carts and orders.
+
+A cart survives logout and merges into the customer's own cart at login. An order copies
+what was bought (SKU, name, prices, VAT rate) so that later catalogue changes never rewrite
+history; its number is gapless per tenant, and every status change is kept in its audit
+trail with who made it and when.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from comptoir.core.db import db
+from comptoir.core.scoping import TenantScoped
+
+# Order statuses, in the order an order usually goes through them.
+PENDING_APPROVAL = "pending_approval"
+PLACED = "placed"
+PAID = "paid"
+SHIPPED = "shipped"
+DELIVERED = "delivered"
+CANCELLED = "cancelled"
+RETURNED = "returned"
+STATUSES = (PENDING_APPROVAL, PLACED, PAID, SHIPPED, DELIVERED, CANCELLED, RETURNED)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Cart(TenantScoped, db.Model):
+    __tablename__ = "carts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "token"),
+        UniqueConstraint("tenant_id", "id"),
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"],
+                             ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(36))
+    user_id: Mapped[int | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    lines: Mapped[list[CartLine]] = relationship(
+        back_populates="cart", cascade="all, delete-orphan", order_by="CartLine.id",
+        primaryjoin="Cart.id == CartLine.cart_id", foreign_keys="CartLine.cart_id",
+    )
+
+
+class CartLine(TenantScoped, db.Model):
+    __tablename__ = "cart_lines"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "cart_id"], ["carts.tenant_id", "carts.id"],
+                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "configuration_id"],
+                             ["configurations.tenant_id", "configurations.id"],
+                             ondelete="CASCADE"),
+        CheckConstraint("(variant_id IS NULL) <> (configuration_id IS NULL)",
+                        name="variant_xor_configuration"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[int] = mapped_column(index=True)
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    configuration_id: Mapped[int | None] = mapped_column()
+    quantity: Mapped[int] = mapped_column()
+    #: The unit price the customer was shown when adding; a change is announced at checkout.
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+
+    cart: Mapped[Cart] = relationship(
+        back_populates="lines", primaryjoin="Cart.id == CartLine.cart_id",
+        foreign_keys=[cart_id])
+    variant = relationship("Variant")
+    configuration = relationship(
+        "Configuration", primaryjoin="Configuration.id == CartLine.configuration_id",
+        foreign_keys=[configuration_id])
+
+
+class OrderCounter(TenantScoped, db.Model):
+    """The last order number of a tenant, bumped in the order's own transaction: gapless."""
+
+    __tablename__ = "order_counters"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Order(TenantScoped, db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        UniqueConstraint("tenant_id", "reference"),
+        UniqueConstraint("tenant_id", "id"),
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+        ForeignKeyConstraint(["tenant_id", "company_id"], ["companies.tenant_id", "companies.id"]),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column()
+    #: How the stock desk and payment providers name this order; made before the order
+    #: itself, since its stock is reserved first.
+    reference: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(index=True)
+    company_id: Mapped[int | None] = mapped_column(index=True)
+    billing_address: Mapped[dict[str, Any]] = mapped_column(JSON)
+    shipping_address: Mapped[dict[str, Any]] = mapped_column(JSON)
+    shipping_method: Mapped[str] = mapped_column(String(40))
+    payment_method: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(3))
+    total_net: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    total_vat: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    total_gross: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    #: VAT per rate, ``{"20": "200.00"}``, as printed on the invoice.
+    vat_breakdown: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    expected_delivery: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id",
+        primaryjoin="Order.id == OrderLine.order_id", foreign_keys="OrderLine.order_id",
+    )
+    events: Mapped[list[OrderEvent]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderEvent.id",
+        primaryjoin="Order.id == OrderEvent.order_id", foreign_keys="OrderEvent.order_id",
+    )
+    user = relationship("User", primaryjoin="User.id == Order.user_id",
+                        foreign_keys=[user_id])
+    company = relationship("Company", primaryjoin="Company.id == Order.company_id",
+                           foreign_keys=[company_id])
+
+
+class OrderLine(TenantScoped, db.Model):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"],
+                             ondelete="CASCADE"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column()
+    unit_public: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    unit_net: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    line_net: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    tax_class: Mapped[str] = mapped_column(String(20))
+    vat_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+
+    order: Mapped[Order] = relationship(
+        back_populates="lines", primaryjoin="Order.id == OrderLine.order_id",
+        foreign_keys=[order_id])
+
+
+class OrderEvent(TenantScoped, db.Model):
+    """One line of an order's audit trail: who moved it from which status to which."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"],
+                             ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    actor: Mapped[str] = mapped_column(String(254))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    order: Mapped[Order] = relationship(
+        back_populates="events", primaryjoin="Order.id == OrderEvent.order_id",
+        foreign_keys=[order_id])

@@ -1,0 +1,461 @@
+"""Cart and checkout: what a customer may buy, at which price, and placing the order.
+
+The rules a shopper relies on live here, not in the views: quantities are whole numbers from
+1 to 999; only what the shopper may see can be bought (a key account's restricted list);
+the price charged is the price shown — when a price changed since the item was put in the
+cart, the checkout stops and says so, with the new price; stock is reserved before the order
+exists and released if anything fails after; nothing is charged or reserved for a refused
+order.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import session as web_session
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from comptoir.catalog import pricing
+from comptoir.catalog import service as catalog
+from comptoir.catalog.models import Configuration, Variant
+from comptoir.core.db import db
+from comptoir.core.plugins import hooks
+from comptoir.core.scoping import current_tenant_id
+from comptoir.customers.models import Company, User
+from comptoir.orders.models import (
+    CANCELLED,
+    DELIVERED,
+    PAID,
+    PENDING_APPROVAL,
+    PLACED,
+    RETURNED,
+    SHIPPED,
+    Cart,
+    CartLine,
+    Order,
+    OrderCounter,
+    OrderEvent,
+    OrderLine,
+)
+from comptoir.stock import service as stock
+
+log = logging.getLogger("comptoir.orders")
+
+MAX_QUANTITY = 999
+CART_KEY = "cart_token"
+HANDLING_DAYS = 1
+SUPPLIER_DAYS = 10
+
+
+@dataclass(frozen=True)
+class ShippingMethod:
+    code: str
+    days: int
+    price: Decimal
+
+
+SHIPPING_METHODS = {
+    "standard": ShippingMethod("standard", 3, Decimal("0.00")),
+    "express": ShippingMethod("express", 1, Decimal("15.00")),
+}
+
+# Which status may follow which; anything else is refused.
+TRANSITIONS = {
+    PENDING_APPROVAL: {PLACED, CANCELLED},
+    PLACED: {PAID, SHIPPED, CANCELLED},
+    PAID: {SHIPPED, CANCELLED},
+    SHIPPED: {DELIVERED},
+    DELIVERED: {RETURNED},
+    CANCELLED: set(),
+    RETURNED: set(),
+}
+
+
+class CheckoutError(ValueError):
+    """A cart or checkout step was refused; ``field`` names what to fix."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field, self.problem = field, problem
+        super().__init__(f"{field}: {problem}")
+
+
+# -- cart ---------------------------------------------------------------------------------
+
+
+def _quantity(value: Any) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 0 < int(text) <= MAX_QUANTITY:
+        raise CheckoutError("quantity", f"'{value}' is not a whole number from 1 to "
+                                        f"{MAX_QUANTITY}")
+    return int(text)
+
+
+def current_cart(user: User | None, create: bool = False) -> Cart | None:
+    """The visitor's cart (kept in the shop's session) or the customer's own."""
+    if user is not None:
+        cart = db.session.scalars(select(Cart).where(Cart.user_id == user.id)).first()
+    else:
+        token = web_session.get(CART_KEY)
+        cart = None if token is None else db.session.scalars(
+            select(Cart).where(Cart.token == token, Cart.user_id.is_(None))).first()
+    if cart is None and create:
+        cart = Cart(token=str(uuid.uuid4()), user_id=user.id if user else None)
+        db.session.add(cart)
+        db.session.flush()
+        if user is None:
+            web_session[CART_KEY] = cart.token
+    return cart
+
+
+def _buyable_variant(sku: str, entitlement: catalog.Entitlement) -> Variant:
+    variant = db.session.scalars(select(Variant).where(Variant.sku == sku)).first()
+    if variant is None or not variant.active:
+        raise CheckoutError("sku", f"no product '{sku}' on sale here")
+    if catalog.find_product(variant.product.sku, entitlement) is None:
+        raise CheckoutError("sku", f"'{sku}' is not in your catalogue")
+    return variant
+
+
+def _buyable_configuration(code: str, entitlement: catalog.Entitlement) -> Configuration:
+    configuration = db.session.scalars(
+        select(Configuration).where(Configuration.code == code)).first()
+    if configuration is None or not configuration.active:
+        raise CheckoutError("sku", f"no configuration '{code}' on sale here")
+    if not entitlement.allows_configuration(configuration.id):
+        raise CheckoutError("sku", f"'{code}' is not in your catalogue")
+    return configuration
+
+
+def line_price(tenant: Any, line: CartLine, company: Company | None) -> pricing.Price:
+    if line.variant_id is not None:
+        return pricing.variant_price(tenant, line.variant, company)
+    return pricing.configuration_price(tenant, line.configuration, company)
+
+
+def add_to_cart(tenant: Any, user: User | None, company: Company | None, sku: str,
+                quantity: Any, *, configuration: bool = False) -> CartLine:
+    """Put ``quantity`` of a variant (or a configuration) in the cart, at today's price."""
+    amount = _quantity(quantity)
+    entitlement = catalog.Entitlement.of(company)
+    cart = current_cart(user, create=True)
+    if configuration:
+        item = _buyable_configuration(sku, entitlement)
+        price = pricing.configuration_price(tenant, item, company).net
+        line = next((x for x in cart.lines if x.configuration_id == item.id), None)
+        new = CartLine(configuration_id=item.id, configuration=item)
+    else:
+        item = _buyable_variant(sku, entitlement)
+        price = pricing.variant_price(tenant, item, company).net
+        line = next((x for x in cart.lines if x.variant_id == item.id), None)
+        new = CartLine(variant_id=item.id, variant=item)
+    if line is None:
+        line = new
+        line.quantity = 0
+        line.unit_price = price
+        cart.lines.append(line)
+    if line.quantity + amount > MAX_QUANTITY:
+        raise CheckoutError("quantity", f"at most {MAX_QUANTITY} of one item per order")
+    line.quantity += amount
+    line.unit_price = price
+    cart.updated_at = datetime.now(UTC)
+    return line
+
+
+def set_quantity(user: User | None, line_id: Any, quantity: Any) -> None:
+    """Change a line's quantity; 0 removes it."""
+    cart = current_cart(user)
+    line = next((x for x in (cart.lines if cart else []) if str(x.id) == str(line_id)), None)
+    if line is None:
+        raise CheckoutError("line", "this line is not in your cart")
+    if str(quantity).strip() == "0":
+        cart.lines.remove(line)
+        return
+    line.quantity = _quantity(quantity)
+
+
+def merge_at_login(user: User) -> None:
+    """A visitor who logs in keeps what they put in the cart: it joins their own cart."""
+    token = web_session.pop(CART_KEY, None)
+    if token is None:
+        return
+    guest = db.session.scalars(
+        select(Cart).where(Cart.token == token, Cart.user_id.is_(None))).first()
+    if guest is None:
+        return
+    own = current_cart(user, create=True)
+    for line in list(guest.lines):
+        same = next((x for x in own.lines if x.variant_id == line.variant_id
+                     and x.configuration_id == line.configuration_id), None)
+        if same is None:
+            own.lines.append(CartLine(variant_id=line.variant_id,
+                                      configuration_id=line.configuration_id,
+                                      quantity=line.quantity, unit_price=line.unit_price))
+        else:
+            same.quantity = min(MAX_QUANTITY, same.quantity + line.quantity)
+    db.session.delete(guest)
+
+
+# -- checkout -----------------------------------------------------------------------------
+
+
+@dataclass
+class Address:
+    name: str
+    street: str
+    postcode: str
+    city: str
+    country: str
+    company: str = ""
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any], prefix: str) -> Address:
+        values = {k: str(data.get(f"{prefix}{k}", "")).strip()
+                  for k in ("name", "street", "postcode", "city", "country", "company")}
+        for key in ("name", "street", "postcode", "city", "country"):
+            if not values[key]:
+                raise CheckoutError(f"{prefix}{key}", "is required")
+            if len(values[key]) > 200:
+                raise CheckoutError(f"{prefix}{key}", "is longer than 200 characters")
+        values["country"] = values["country"].upper()
+        if len(values["country"]) != 2 or not values["country"].isalpha():
+            raise CheckoutError(f"{prefix}country", "is a two-letter country code, e.g. FR")
+        return cls(**values)
+
+
+@dataclass
+class Priced:
+    """A cart, priced now, line by line, with what changed since it was filled."""
+
+    lines: list[tuple[CartLine, pricing.Price, int | None]] = field(default_factory=list)
+    changed: list[tuple[CartLine, Decimal, Decimal]] = field(default_factory=list)
+    short: list[tuple[CartLine, int]] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((p.net * line.quantity for line, p, _ in self.lines), Decimal("0"))
+
+
+def price_cart(tenant: Any, cart: Cart | None, company: Company | None) -> Priced:
+    priced = Priced()
+    if cart is None:
+        return priced
+    variant_ids = [line.variant_id for line in cart.lines if line.variant_id is not None]
+    for line in cart.lines:
+        if line.configuration_id is not None:
+            variant_ids += [i.variant_id for i in line.configuration.items]
+    available = stock.availability(variant_ids)
+    for line in cart.lines:
+        price = line_price(tenant, line, company)
+        if price.net != line.unit_price:
+            priced.changed.append((line, line.unit_price, price.net))
+        left = _units_available(line, available)
+        priced.lines.append((line, price, left))
+        if left is not None and left < line.quantity:
+            priced.short.append((line, left))
+    return priced
+
+
+def _units_available(line: CartLine, available: Mapping[int, int]) -> int | None:
+    """How many of the line can ship from stock; ``None`` when nothing is stocked."""
+    parts = ([(line.variant, 1)] if line.variant_id is not None
+             else [(i.variant, i.quantity) for i in line.configuration.items])
+    counts = [available.get(v.id, 0) // per for v, per in parts if v.product.stocked]
+    return min(counts) if counts else None
+
+
+def _wanted_units(cart: Cart) -> list[tuple[Variant, int]]:
+    units: dict[int, list[Any]] = {}
+    for line in cart.lines:
+        parts = ([(line.variant, 1)] if line.variant_id is not None
+                 else [(i.variant, i.quantity) for i in line.configuration.items])
+        for variant, per in parts:
+            if variant.product.stocked:
+                units.setdefault(variant.id, [variant, 0])[1] += per * line.quantity
+    return [(variant, quantity) for variant, quantity in units.values()]
+
+
+def expected_delivery(in_stock: bool, method: ShippingMethod, start: date | None = None) -> date:
+    """Business days: handling (or the supplier's lead time), then the carrier's days."""
+    day = start or date.today()
+    remaining = (HANDLING_DAYS if in_stock else SUPPLIER_DAYS) + method.days
+    while remaining:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            remaining -= 1
+    return day
+
+
+def _next_number() -> int:
+    """Bump the tenant's counter inside the order's transaction: a rolled-back order gives
+    its number back, so numbers have no gaps; concurrent orders queue on the row lock."""
+    bumped = db.session.execute(
+        update(OrderCounter).values(last_number=OrderCounter.last_number + 1)
+        .returning(OrderCounter.last_number)
+    ).scalar()
+    if bumped is None:  # the tenant's first order
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(OrderCounter),
+                                   [{"tenant_id": current_tenant_id(), "last_number": 1}])
+            return 1
+        except IntegrityError:  # another first order was faster: queue behind it
+            return _next_number()
+    return bumped
+
+
+def _totals(lines: list[OrderLine]) -> tuple[Decimal, Decimal, dict[str, str]]:
+    """Net total, VAT and VAT per rate, rounded once per rate (per invoice)."""
+    net_by_rate: dict[Decimal, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        if line.vat_rate is not None:
+            net_by_rate[line.vat_rate] += line.line_net
+    breakdown = {format(rate.normalize(), "f"): pricing.to_cents(amount * rate / 100)
+                 for rate, amount in sorted(net_by_rate.items())}
+    net = sum((line.line_net for line in lines), Decimal("0"))
+    vat = sum(breakdown.values(), Decimal("0"))
+    return net, vat, {rate: str(amount) for rate, amount in breakdown.items()}
+
+
+def payment_methods(tenant: Any, company: Company | None) -> list[dict[str, str]]:
+    found = hooks(tenant).comptoir_payment_methods(tenant=tenant, company=company)
+    return [m for methods in found if methods for m in methods]
+
+
+def place_order(tenant: Any, user: User | None, company: Company | None, *,
+                email: str, billing: Address, shipping: Address, shipping_method: str,
+                payment_method: str, accept_prices: bool = False) -> Order:
+    """Turn the cart into an order, or refuse with a :class:`CheckoutError` and change nothing.
+
+    :param accept_prices: the shopper saw the changed prices and confirmed them.
+    """
+    cart = current_cart(user)
+    if cart is None or not cart.lines:
+        raise CheckoutError("cart", "your cart is empty")
+    method = SHIPPING_METHODS.get(shipping_method)
+    if method is None:
+        raise CheckoutError("shipping_method", f"unknown shipping method '{shipping_method}'")
+    if payment_method not in {m["code"] for m in payment_methods(tenant, company)}:
+        raise CheckoutError("payment_method", f"'{payment_method}' is not offered here")
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise CheckoutError("email", f"'{email}' is not an e-mail address")
+    entitlement = catalog.Entitlement.of(company)
+    for line in cart.lines:
+        allowed = (entitlement.allows_configuration(line.configuration_id)
+                   if line.configuration_id is not None
+                   else catalog.find_product(line.variant.product.sku, entitlement) is not None)
+        if not allowed:
+            raise CheckoutError("cart", "your cart holds an item you may no longer buy")
+    priced = price_cart(tenant, cart, company)
+    if priced.changed and not accept_prices:
+        for line, _old, new in priced.changed:
+            line.unit_price = new  # what the shopper will be shown and asked to confirm
+        db.session.commit()
+        raise CheckoutError("prices", "some prices changed since you added the items")
+
+    rows = []
+    for line, price, _left in priced.lines:
+        if line.variant_id is not None:
+            sku, name, tax_class = line.variant.sku, line.variant.product.name, \
+                line.variant.product.tax_class
+        else:
+            sku, name, tax_class = line.configuration.code, line.configuration.name, "standard"
+        rate = pricing.vat_rate(tenant, tax_class)
+        rows.append(OrderLine(sku=sku, name=name, quantity=line.quantity,
+                              unit_public=price.public, unit_net=price.net,
+                              line_net=price.net * line.quantity, tax_class=tax_class,
+                              vat_rate=rate))
+    if method.price:
+        rows.append(OrderLine(sku=f"SHIPPING-{method.code.upper()}", name=method.code,
+                              quantity=1, unit_public=method.price, unit_net=method.price,
+                              line_net=method.price, tax_class="standard",
+                              vat_rate=pricing.vat_rate(tenant, "standard")))
+    net, vat, breakdown = _totals(rows)
+    # Stock first, in the office's own transaction, before this one writes anything: the
+    # guarded UPDATE decides who gets the last unit, and SQLite allows one writer at a time.
+    reference = f"{tenant.slug}-{uuid.uuid4().hex[:16]}"
+    try:
+        stock.reserve(tenant.office_id, reference, _wanted_units(cart), committed=True)
+    except stock.Shortage as short:
+        raise CheckoutError("stock", f"only {short.available} of {short.sku} left") from short
+    try:
+        order = Order(
+            number=_next_number(), reference=reference, status=PLACED, email=email,
+            user_id=user.id if user else None, company_id=company.id if company else None,
+            billing_address=vars(billing), shipping_address=vars(shipping),
+            shipping_method=method.code, payment_method=payment_method,
+            currency=tenant.currency, total_net=net, total_vat=vat, total_gross=net + vat,
+            vat_breakdown=breakdown, lines=rows,
+            expected_delivery=expected_delivery(not priced.short, method),
+        )
+        db.session.add(order)
+        db.session.flush()
+        hold = hooks(tenant).comptoir_checkout_hold(tenant=tenant, order=order, user=user)
+        order.status = PENDING_APPROVAL if hold else PLACED
+        actor = user.email if user else email
+        db.session.add(OrderEvent(order=order, actor=actor, from_status=None,
+                                  to_status=order.status, note=hold or ""))
+        db.session.delete(cart)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        stock.release(tenant.office_id, reference)
+        raise
+    hooks(tenant).comptoir_order_event(tenant=tenant, order=order,
+                                       event="held" if hold else "placed")
+    return order
+
+
+def change_status(tenant: Any, order: Order, to_status: str, actor: str, note: str = "") -> None:
+    """Move an order on, if that step is allowed, with its stock and its audit line."""
+    if to_status not in TRANSITIONS.get(order.status, set()):
+        raise CheckoutError("status", f"an order {order.status} cannot become {to_status}")
+    before = order.status
+    order.status = to_status
+    db.session.add(OrderEvent(order_id=order.id, actor=actor, from_status=before,
+                              to_status=to_status, note=note))
+    db.session.commit()
+    if to_status == CANCELLED:
+        stock.release(tenant.office_id, order.reference)
+    elif to_status == SHIPPED:
+        stock.ship(tenant.office_id, order.reference)
+    hooks(tenant).comptoir_order_event(tenant=tenant, order=order, event=to_status)
+
+
+def orders_of(user: User) -> list[Order]:
+    """A customer's orders; a company admin sees the whole company's."""
+    query = select(Order).order_by(Order.number.desc())
+    if user.role == "company_admin" and user.company_id is not None:
+        query = query.where(Order.company_id == user.company_id)
+    else:
+        query = query.where(Order.user_id == user.id)
+    return list(db.session.scalars(query))
+
+
+def register_after_order(order: Order, name: str, password: str) -> User:
+    """Lazy registration: the guest who just ordered becomes a customer in one step."""
+    if order.user_id is not None:
+        raise CheckoutError("account", "this order already belongs to an account")
+    if db.session.scalars(select(User).where(User.email == order.email)).first():
+        raise CheckoutError("email", "an account with this e-mail exists: log in instead")
+    if not 8 <= len(password) <= 128:
+        raise CheckoutError("password", "must be 8 to 128 characters")
+    if not name.strip():
+        raise CheckoutError("name", "is required")
+    user = User(email=order.email, name=name.strip()[:200], role="customer")
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    order.user_id = user.id
+    db.session.add(OrderEvent(order_id=order.id, actor=user.email, from_status=order.status,
+                              to_status=order.status, note="account created after the order"))
+    return user
+

@@ -1,0 +1,171 @@
+"""Cart, checkout and order pages of the storefront."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+from sqlalchemy import select
+
+from comptoir.core.db import db
+from comptoir.core.themes import render
+from comptoir.customers.service import current_company
+from comptoir.orders import service
+from comptoir.orders.models import Order
+
+bp = Blueprint("orders", __name__)
+
+#: A guest may see the orders they placed in this browser session (confirmation page).
+GUEST_ORDERS = "guest_orders"
+
+
+@bp.before_request
+def _needs_tenant() -> None:
+    if g.get("tenant") is None:
+        abort(404)
+
+
+def _user() -> Any:
+    return current_user if current_user.is_authenticated else None
+
+
+def _explain(error: service.CheckoutError) -> str:
+    messages = {
+        "quantity": _("Quantities are whole numbers from 1 to %(max)s.", max=service.MAX_QUANTITY),
+        "sku": _("This item cannot be bought here."),
+        "cart": _("Your cart is empty or holds an item you may no longer buy."),
+        "prices": _("Some prices changed since you added the items: please check them "
+                    "and confirm your order."),
+        "stock": _("Not enough stock: %(detail)s.", detail=error.problem),
+        "line": _("This line is no longer in your cart."),
+    }
+    return messages.get(error.field, _("Please check this field: %(field)s (%(problem)s).",
+                                       field=error.field, problem=error.problem))
+
+
+@bp.route("/cart")
+def cart() -> str:
+    company = current_company()
+    basket = service.current_cart(_user())
+    priced = service.price_cart(g.tenant, basket, company)
+    return render("orders/cart.html", priced=priced)
+
+
+@bp.route("/cart/add", methods=["POST"])
+def add() -> Any:
+    try:
+        service.add_to_cart(g.tenant, _user(), current_company(), request.form.get("sku", ""),
+                            request.form.get("quantity", "1"),
+                            configuration=request.form.get("kind") == "configuration")
+        db.session.commit()
+    except service.CheckoutError as error:
+        db.session.rollback()
+        flash(_explain(error), "error")
+        return redirect(request.referrer or url_for("orders.cart")), 303
+    flash(_("Added to your cart."), "success")
+    return redirect(url_for("orders.cart"), 303)
+
+
+@bp.route("/cart/update", methods=["POST"])
+def update() -> Any:
+    try:
+        service.set_quantity(_user(), request.form.get("line", ""),
+                             request.form.get("quantity", ""))
+        db.session.commit()
+    except service.CheckoutError as error:
+        db.session.rollback()
+        flash(_explain(error), "error")
+    return redirect(url_for("orders.cart"), 303)
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def checkout() -> Any:
+    user, company = _user(), current_company()
+    basket = service.current_cart(user)
+    if basket is None or not basket.lines:
+        flash(_("Your cart is empty."), "error")
+        return redirect(url_for("orders.cart"), 303)
+    methods = service.payment_methods(g.tenant, company)
+    form = request.form
+    error = None
+    if request.method == "POST":
+        try:
+            billing = service.Address.parse(form, "billing_")
+            shipping = (billing if form.get("same_address")
+                        else service.Address.parse(form, "shipping_"))
+            order = service.place_order(
+                g.tenant, user, company,
+                email=user.email if user else form.get("email", ""),
+                billing=billing, shipping=shipping,
+                shipping_method=form.get("shipping_method", ""),
+                payment_method=form.get("payment_method", ""),
+                accept_prices=form.get("accept_prices") == "yes",
+            )
+        except service.CheckoutError as refused:
+            db.session.rollback()
+            error = refused
+        else:
+            if user is None:
+                from flask import session
+
+                session[GUEST_ORDERS] = [*session.get(GUEST_ORDERS, []), order.number][-10:]
+            return redirect(url_for("orders.show", number=order.number), 303)
+    priced = service.price_cart(g.tenant, service.current_cart(user), company)
+    defaults = {"billing_country": g.tenant.country, "shipping_country": g.tenant.country}
+    if user is not None:
+        defaults["billing_name"] = user.name
+        defaults["billing_company"] = company.name if company else ""
+    return render(
+        "orders/checkout.html", priced=priced, methods=methods,
+        shipping_methods=service.SHIPPING_METHODS, form={**defaults, **form.to_dict()},
+        error=error, message=_explain(error) if error else None,
+    ), 200 if error is None else 400
+
+
+def _visible_order(number: int) -> Order:
+    order = db.session.scalars(select(Order).where(Order.number == number)).first()
+    if order is None:
+        abort(404)
+    user = _user()
+    from flask import session
+
+    mine = (
+        (user is not None and (order.user_id == user.id or (
+            user.role == "company_admin" and user.company_id is not None
+            and order.company_id == user.company_id)))
+        or (user is None and order.user_id is None and number in session.get(GUEST_ORDERS, []))
+    )
+    if not mine:
+        abort(404)
+    return order
+
+
+@bp.route("/orders/<int:number>")
+def show(number: int) -> str:
+    order = _visible_order(number)
+    return render("orders/order.html", order=order)
+
+
+@bp.route("/orders/<int:number>/account", methods=["POST"])
+def register(number: int) -> Any:
+    """Lazy registration from the confirmation page."""
+    order = _visible_order(number)
+    try:
+        user = service.register_after_order(order, request.form.get("name", ""),
+                                            request.form.get("password", ""))
+        db.session.commit()
+    except service.CheckoutError as error:
+        db.session.rollback()
+        flash(_("Account not created: %(problem)s.", problem=error.problem), "error")
+        return redirect(url_for("orders.show", number=number), 303)
+    login_user(user)
+    flash(_("Your account is ready; this order is in your history."), "success")
+    return redirect(url_for("orders.history"), 303)
+
+
+@bp.route("/orders")
+@login_required
+def history() -> str:
+    return render("orders/history.html", orders=service.orders_of(current_user))

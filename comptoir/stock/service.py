@@ -1,0 +1,273 @@
+"""The office's stock desk: availability, reservations, shop sales, receipts.
+
+Every change is one guarded UPDATE (``... WHERE on_hand - reserved >= :quantity``), so
+concurrent checkouts and shop sales never oversell: the database decides who got the last
+unit, and the loser is told how many are left. Writes run in a session of their own, acting
+as the office that owns the stock, and commit at once: a reseller's checkout reserves office
+stock without ever holding office rows in its own transaction, and a checkout that fails
+afterwards releases what it reserved.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from comptoir.catalog.models import Variant
+from comptoir.core.db import db
+from comptoir.core.scoping import activate, deactivate
+from comptoir.stock.models import (
+    SHOP,
+    StockLevel,
+    StockLocation,
+    StockMovement,
+    StockReservation,
+)
+
+log = logging.getLogger("comptoir.stock")
+
+HOLD_MINUTES = 30
+
+
+class StockError(ValueError):
+    """A stock operation was refused; nothing was changed."""
+
+
+class Shortage(StockError):
+    """Not enough of ``sku``: ``available`` is what is left."""
+
+    def __init__(self, sku: str, wanted: int, available: int) -> None:
+        self.sku, self.wanted, self.available = sku, wanted, available
+        super().__init__(f"{sku}: {wanted} wanted, {available} available")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def desk(office_id: int) -> Iterator[Session]:
+    """A session of its own acting as the office ``office_id``; committed on success."""
+    token = activate(office_id, office_id)
+    session = db.session.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+        deactivate(token)
+
+
+def availability(variant_ids: Iterable[int]) -> dict[int, int]:
+    """Units the web shop can sell now, per variant (read as the current tenant, which sees
+    its office's stock)."""
+    ids = list(variant_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+        .join(StockLocation, StockLocation.id == StockLevel.location_id)
+        .where(StockLevel.variant_id.in_(ids), StockLocation.sells_online.is_(True))
+        .group_by(StockLevel.variant_id)
+    ).all()
+    found = {variant_id: int(total or 0) for variant_id, total in rows}
+    return {i: found.get(i, 0) for i in ids}
+
+
+def _take(session: Session, level_id: int, quantity: int, column: str) -> bool:
+    """Atomically add ``quantity`` to ``reserved`` (or take it from ``on_hand``) if enough
+    is available; False when another buyer was faster."""
+    values = ({"reserved": StockLevel.reserved + quantity} if column == "reserved"
+              else {"on_hand": StockLevel.on_hand - quantity})
+    result = session.execute(
+        update(StockLevel)
+        .where(StockLevel.id == level_id,
+               StockLevel.on_hand - StockLevel.reserved >= quantity)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _journal(session: Session, level_id: int, kind: str, quantity: int, reference: str) -> None:
+    session.add(StockMovement(level_id=level_id, at=_now(), kind=kind, quantity=quantity,
+                              reference=reference))
+
+
+def _levels(session: Session, variant_id: int, online_only: bool = True) -> list[StockLevel]:
+    query = (select(StockLevel).join(StockLocation, StockLocation.id == StockLevel.location_id)
+             .where(StockLevel.variant_id == variant_id))
+    if online_only:
+        query = query.where(StockLocation.sells_online.is_(True))
+    # Warehouses first, then the fullest shelves.
+    return list(session.scalars(query.order_by(
+        (StockLocation.kind == SHOP), (StockLevel.on_hand - StockLevel.reserved).desc())))
+
+
+def reserve(office_id: int, reference: str, lines: Iterable[tuple[Variant, int]], *,
+            committed: bool = False, minutes: int = HOLD_MINUTES) -> None:
+    """Hold ``quantity`` of each variant for ``reference``, all or nothing.
+
+    :raises Shortage: naming the first variant that is short, with what is left.
+    """
+    wanted = list(lines)
+    status = "committed" if committed else "held"
+    expires = None if committed else _now() + timedelta(minutes=minutes)
+    with desk(office_id) as session:
+        for variant, quantity in wanted:
+            remaining = quantity
+            for level in _levels(session, variant.id):
+                take = min(remaining, level.available)
+                if take > 0 and _take(session, level.id, take, "reserved"):
+                    session.add(StockReservation(level_id=level.id, reference=reference,
+                                                 quantity=take, status=status,
+                                                 expires_at=expires))
+                    _journal(session, level.id, "reserve", take, reference)
+                    remaining -= take
+                if remaining == 0:
+                    break
+            if remaining:
+                session.rollback()  # undo this reference's earlier lines too
+                left = availability_in(session, variant.id)
+                raise Shortage(variant.sku, quantity, left)
+
+
+def availability_in(session: Session, variant_id: int) -> int:
+    return sum(max(level.available, 0) for level in _levels(session, variant_id))
+
+
+def _finish(office_id: int, reference: str, status: str, kinds: tuple[str, ...]) -> int:
+    """Move the reservations of ``reference`` out of ``kinds`` to ``status``."""
+    with desk(office_id) as session:
+        holds = session.scalars(select(StockReservation).where(
+            StockReservation.reference == reference, StockReservation.status.in_(kinds))).all()
+        for hold in holds:
+            changes: dict[str, Any] = {"reserved": StockLevel.reserved - hold.quantity}
+            if status == "shipped":
+                changes["on_hand"] = StockLevel.on_hand - hold.quantity
+            session.execute(update(StockLevel).where(StockLevel.id == hold.level_id)
+                            .values(**changes).execution_options(synchronize_session=False))
+            hold.status = status
+            _journal(session, hold.level_id, {"released": "release", "shipped": "ship",
+                                              "committed": "commit"}[status],
+                     hold.quantity, reference)
+        return len(holds)
+
+
+def commit(office_id: int, reference: str) -> None:
+    """The order is placed: its held units stay reserved until it ships."""
+    with desk(office_id) as session:
+        for hold in session.scalars(select(StockReservation).where(
+                StockReservation.reference == reference, StockReservation.status == "held")):
+            hold.status, hold.expires_at = "committed", None
+
+
+def release(office_id: int, reference: str) -> int:
+    """Cancelled or abandoned: give the units back."""
+    return _finish(office_id, reference, "released", ("held", "committed"))
+
+
+def ship(office_id: int, reference: str) -> int:
+    """Shipped: the units leave the shelves."""
+    return _finish(office_id, reference, "shipped", ("committed",))
+
+
+def release_expired(office_id: int, now: datetime | None = None) -> int:
+    """Give back what abandoned checkouts held past their time."""
+    moment = now or _now()
+    with desk(office_id) as session:
+        references = set(session.scalars(select(StockReservation.reference).where(
+            StockReservation.status == "held", StockReservation.expires_at < moment)))
+    return sum(release(office_id, ref) for ref in references)
+
+
+def _level(session: Session, location: str, sku: str) -> StockLevel:
+    level = session.scalars(
+        select(StockLevel)
+        .join(StockLocation, StockLocation.id == StockLevel.location_id)
+        .join(Variant, Variant.id == StockLevel.variant_id)
+        .where(StockLocation.code == location, Variant.sku == sku)
+    ).first()
+    if level is None:
+        raise StockError(f"no stock of '{sku}' at '{location}'")
+    return level
+
+
+def sell_in_shop(office_id: int, location: str, sku: str, quantity: int,
+                 reference: str = "") -> int:
+    """A sale at a physical shop's till: the web sees the new availability at once.
+
+    :return: units left at that location.
+    """
+    if not isinstance(quantity, int) or not 0 < quantity <= 10_000:
+        raise StockError(f"quantity {quantity!r} must be a whole number from 1 to 10000")
+    with desk(office_id) as session:
+        level = _level(session, location, sku)
+        if not _take(session, level.id, quantity, "on_hand"):
+            raise Shortage(sku, quantity, level.available)
+        _journal(session, level.id, "sale", quantity, reference)
+        session.flush()
+        session.refresh(level)
+        left = level.available
+        if left <= level.low_threshold:
+            log.warning("low stock: %s at %s, %s left (threshold %s)", sku, location, left,
+                        level.low_threshold)
+        return left
+
+
+def receive(office_id: int, location: str, sku: str, quantity: int,
+            low_threshold: int | None = None) -> None:
+    """Goods in: add to a location's stock, creating the level if it is the first."""
+    if not isinstance(quantity, int) or not 0 <= quantity <= 1_000_000:
+        raise StockError(f"quantity {quantity!r} must be a whole number from 0 to 1000000")
+    with desk(office_id) as session:
+        place = session.scalars(select(StockLocation).where(StockLocation.code == location)).first()
+        variant = session.scalars(select(Variant).where(Variant.sku == sku)).first()
+        if place is None or variant is None:
+            raise StockError(f"no location '{location}'" if place is None else f"no SKU '{sku}'")
+        level = session.scalars(select(StockLevel).where(
+            StockLevel.location_id == place.id, StockLevel.variant_id == variant.id)).first()
+        if level is None:
+            level = StockLevel(location_id=place.id, variant_id=variant.id, on_hand=0,
+                               reserved=0, low_threshold=low_threshold or 0)
+            session.add(level)
+            session.flush()
+        session.execute(update(StockLevel).where(StockLevel.id == level.id)
+                        .values(on_hand=StockLevel.on_hand + quantity)
+                        .execution_options(synchronize_session=False))
+        if low_threshold is not None:
+            level.low_threshold = low_threshold
+        _journal(session, level.id, "receipt", quantity, "")
+
+
+def low_stock() -> list[StockLevel]:
+    """Levels at or below their threshold, for the staff's alert list."""
+    return list(db.session.scalars(
+        select(StockLevel).where(StockLevel.on_hand - StockLevel.reserved
+                                 <= StockLevel.low_threshold)
+    ))
+
+
+def create_location(code: str, name: str, kind: str = "warehouse",
+                    sells_online: bool = True) -> StockLocation:
+    """A warehouse or a physical shop of the current (office) tenant."""
+    import re
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", code):
+        raise StockError(f"location code '{code}' must be lower-case letters, digits, hyphens")
+    if kind not in ("warehouse", SHOP):
+        raise StockError(f"kind '{kind}' must be warehouse or shop")
+    if db.session.scalars(select(StockLocation.id).where(StockLocation.code == code)).first():
+        raise StockError(f"a location '{code}' exists already")
+    location = StockLocation(code=code, name=name, kind=kind, sells_online=sells_online)
+    db.session.add(location)
+    return location
