@@ -62,3 +62,38 @@ def test_unknown_shop_is_a_404_page(live_server, page):
     response = page.goto(live_server + "/s/no-such-shop/")
     assert response.status == 404
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+
+
+def test_company_buyer_orders_a_standard_configuration(live_server, page):
+    """The seed's key account: logs in, sees its configurations at its prices, orders, and
+    finds the order with its expected delivery date."""
+    email, name, _role = ACME_USERS[1]
+    page.goto(live_server + "/s/acme-informatique/login")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.locator(".who")).to_have_text(name)
+
+    # Its restricted world: no laptop for sale, but its five standard configurations.
+    expect(page.locator(".product-card")).to_have_count(1)
+    page.get_by_role("link", name="Vos configurations types").click()
+    cards = page.locator(".configuration")
+    expect(cards).to_have_count(5)
+    developer = cards.filter(has_text="Poste développeur")
+    expect(developer.locator(".public s")).to_be_visible()  # the public price, as reference
+    expect(developer).to_contain_text(format_currency(Decimal("2150.00"), "EUR", locale="fr_FR"))
+    developer.get_by_role("button", name="Ajouter au panier").click()
+
+    expect(page.get_by_role("heading", name="Votre panier")).to_be_visible()
+    page.get_by_role("link", name="Commander").click()
+    page.get_by_label("Rue").first.fill("12 rue de la République")
+    page.get_by_label("Code postal").first.fill("69002")
+    page.get_by_label("Ville").first.fill("Lyon")
+    page.get_by_label("Facture").check()
+    page.get_by_role("button", name="Valider la commande").click()
+
+    expect(page.get_by_role("heading", name="Commande")).to_contain_text("Commande")
+    expect(page.locator(".delivery")).to_contain_text("Livraison prévue")
+    expect(page.locator(".status")).to_have_text("Enregistrée")
+    page.get_by_role("link", name="Commandes").click()
+    expect(page.locator("table.lines tbody tr")).to_have_count(1)
