@@ -190,6 +190,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from comptoir.customers.auth import login_manager
     from comptoir.orders.views import bp as orders_bp
     from comptoir.platform_site import views as platform_views
+    from comptoir.staff.views import bp as staff_bp
     from comptoir.storefront import views as storefront_views
 
     login_manager.init_app(app)
@@ -197,6 +198,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(storefront_views.bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(staff_bp)
 
     @app.route("/")
     def index() -> str:

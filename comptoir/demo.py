@@ -160,6 +160,7 @@ ACME_USERS = (
     ("acheteur@durand-industries.example", "Marc Lefèvre", "buyer"),
     ("superviseur@durand-industries.example", "Sophie Martin", "approver"),
 )
+ACME_STAFF = ("ventes@acme-informatique.example", "Julie Bernard", "staff")
 
 
 def _ensure_tenants() -> None:
@@ -246,9 +247,10 @@ def _ensure_acme_customers(tenant_id: int) -> None:
         if company is None:
             company = Company(name=ACME_COMPANY, vat_number="FR40303265045")
             db.session.add(company)
-        for email, name, role in ACME_USERS:
+        for email, name, role in (*ACME_USERS, ACME_STAFF):
             if db.session.scalars(select(User).where(User.email == email)).first() is None:
-                user = User(email=email, name=name, role=role, company=company)
+                user = User(email=email, name=name, role=role,
+                            company=company if role != "staff" else None)
                 user.set_password(DEMO_PASSWORD)
                 db.session.add(user)
         db.session.flush()
@@ -280,5 +282,6 @@ def load_demo() -> Iterator[str]:
         yield f"  /s/{slug}/"
     yield "  /s/acme-informatique/   (reseller of fr, co-branded)"
     yield f"Logins at /s/acme-informatique/login, password '{DEMO_PASSWORD}':"
-    for email, _name, role in ACME_USERS:
+    for email, _name, role in (*ACME_USERS, ACME_STAFF):
         yield f"  {email:<42} {role}"
+    yield "Staff pages: /s/acme-informatique/staff/ (log in as the staff user)."

@@ -203,6 +203,36 @@ def comptoir_checkout_hold(tenant: Any, order: Any, user: Any) -> str | None:
     """
 
 
+@hookspec(firstresult=True)
+def comptoir_withdrawal_days(tenant: Any) -> int | None:
+    """Return how many days after delivery a consumer may send an order back.
+
+    Called when an order page offers a return and when a return is requested.
+    *firstresult*: stops at the first non-``None`` result; with no answer the core allows 14
+    days, the EU minimum (France: articles L221-18 and following of the Consumer Code).
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :return: a number of days, or ``None``.
+    """
+
+
+@hookspec(firstresult=True)
+def comptoir_refund(tenant: Any, order: Any, amount: Any) -> str | None:
+    """Refund ``amount`` of ``order`` through the way it was paid; return a reference.
+
+    Called when staff mark a return as received. *firstresult*: stops at the first
+    non-``None`` result: the plugin that handles the order's ``payment_method`` answers with
+    the refund's reference (a card refund id...); the others return ``None``. The core
+    handles ``invoice`` and ``bank_transfer`` with a credit note. An exception leaves the
+    return received but not refunded, for staff to retry.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param order: the :class:`~comptoir.orders.models.Order`.
+    :param amount: the ``Decimal`` to refund, VAT included.
+    :return: the refund's reference, or ``None`` if this plugin does not handle the order.
+    """
+
+
 @hookspec
 def comptoir_order_event(tenant: Any, order: Any, event: str) -> None:
     """React to an order moving on.

@@ -31,3 +31,16 @@ def comptoir_payment_methods(tenant: Any, company: Any) -> list[dict[str, str]]:
         "description": gettext("The order ships once your transfer is received."),
     })
     return methods
+
+
+@hookimpl(trylast=True)
+def comptoir_withdrawal_days(tenant: Any) -> int:
+    return 14
+
+
+@hookimpl(trylast=True)
+def comptoir_refund(tenant: Any, order: Any, amount: Any) -> str | None:
+    """Invoice and bank-transfer orders are refunded by a credit note."""
+    if order.payment_method in ("invoice", "bank_transfer"):
+        return f"AVOIR-{order.number}"
+    return None

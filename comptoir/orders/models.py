@@ -194,3 +194,24 @@ class OrderEvent(TenantScoped, db.Model):
     order: Mapped[Order] = relationship(
         back_populates="events", primaryjoin="Order.id == OrderEvent.order_id",
         foreign_keys=[order_id])
+
+
+class ReturnRequest(TenantScoped, db.Model):
+    """A customer's withdrawal from a delivered order: requested, then accepted (or
+    rejected) by staff, then received and refunded."""
+
+    __tablename__ = "order_returns"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"],
+                             ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    refund_reference: Mapped[str | None] = mapped_column(String(120))
+
+    order: Mapped[Order] = relationship(
+        primaryjoin="Order.id == ReturnRequest.order_id", foreign_keys=[order_id])

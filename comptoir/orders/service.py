@@ -44,6 +44,7 @@ from comptoir.orders.models import (
     OrderCounter,
     OrderEvent,
     OrderLine,
+    ReturnRequest,
 )
 from comptoir.stock import service as stock
 
@@ -428,6 +429,75 @@ def change_status(tenant: Any, order: Order, to_status: str, actor: str, note: s
     elif to_status == SHIPPED:
         stock.ship(tenant.office_id, order.reference)
     hooks(tenant).comptoir_order_event(tenant=tenant, order=order, event=to_status)
+
+
+# -- returns ------------------------------------------------------------------------------
+
+
+def delivered_on(order: Order) -> date | None:
+    moments = [e.at for e in order.events if e.to_status == DELIVERED]
+    return moments[-1].date() if moments else None
+
+
+def return_deadline(tenant: Any, order: Order) -> date | None:
+    """The last day the customer may ask to send the order back."""
+    delivered = delivered_on(order)
+    if delivered is None or order.status != DELIVERED:
+        return None
+    days = hooks(tenant).comptoir_withdrawal_days(tenant=tenant) or 14
+    return delivered + timedelta(days=int(days))
+
+
+def open_return(order: Order) -> ReturnRequest | None:
+    return db.session.scalars(select(ReturnRequest).where(
+        ReturnRequest.order_id == order.id,
+        ReturnRequest.status.in_(("requested", "accepted")))).first()
+
+
+def request_return(tenant: Any, order: Order, actor: str, reason: str,
+                   today: date | None = None) -> ReturnRequest:
+    deadline = return_deadline(tenant, order)
+    if deadline is None:
+        raise CheckoutError("return", "only a delivered order can be sent back")
+    if (today or date.today()) > deadline:
+        raise CheckoutError("return", f"the withdrawal period ended on {deadline.isoformat()}")
+    if open_return(order) is not None:
+        raise CheckoutError("return", "a return is already under way for this order")
+    request = ReturnRequest(order_id=order.id, reason=reason.strip()[:2000])
+    db.session.add(request)
+    db.session.add(OrderEvent(order_id=order.id, actor=actor, from_status=order.status,
+                              to_status=order.status, note="return requested"))
+    db.session.commit()
+    return request
+
+
+def decide_return(request: ReturnRequest, accept: bool, actor: str) -> None:
+    if request.status != "requested":
+        raise CheckoutError("return", f"this return is already {request.status}")
+    request.status = "accepted" if accept else "rejected"
+    db.session.add(OrderEvent(order_id=request.order_id, actor=actor,
+                              from_status=request.order.status,
+                              to_status=request.order.status,
+                              note=f"return {request.status}"))
+    db.session.commit()
+
+
+def receive_return(tenant: Any, request: ReturnRequest, actor: str) -> None:
+    """The parcel is back: stock in, order returned, refund through its payment method."""
+    if request.status != "accepted":
+        raise CheckoutError("return", "accept the return before receiving it")
+    order = request.order
+    request.status = "received"
+    change_status(tenant, order, RETURNED, actor, note="goods received")
+    stock.restock(tenant.office_id, order.reference)
+    reference = hooks(tenant).comptoir_refund(tenant=tenant, order=order,
+                                              amount=order.total_gross)
+    request.status = "refunded" if reference else "received"
+    request.refund_reference = reference
+    db.session.add(OrderEvent(order_id=order.id, actor=actor, from_status=RETURNED,
+                              to_status=RETURNED,
+                              note=f"refunded: {reference}" if reference else "refund pending"))
+    db.session.commit()
 
 
 def orders_of(user: User) -> list[Order]:

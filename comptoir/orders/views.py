@@ -145,7 +145,24 @@ def _visible_order(number: int) -> Order:
 @bp.route("/orders/<int:number>")
 def show(number: int) -> str:
     order = _visible_order(number)
-    return render("orders/order.html", order=order)
+    return render("orders/order.html", order=order,
+                  deadline=service.return_deadline(g.tenant, order),
+                  pending_return=service.open_return(order))
+
+
+@bp.route("/orders/<int:number>/return", methods=["POST"])
+def ask_return(number: int) -> Any:
+    """Withdrawal: the customer asks to send a delivered order back."""
+    order = _visible_order(number)
+    actor = current_user.email if current_user.is_authenticated else order.email
+    try:
+        service.request_return(g.tenant, order, actor, request.form.get("reason", ""))
+        flash(_("Your return request is registered; we will tell you how to send the "
+                "parcel."), "success")
+    except service.CheckoutError as error:
+        db.session.rollback()
+        flash(_("Return refused: %(problem)s.", problem=error.problem), "error")
+    return redirect(url_for("orders.show", number=number), 303)
 
 
 @bp.route("/orders/<int:number>/account", methods=["POST"])

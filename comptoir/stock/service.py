@@ -181,6 +181,20 @@ def ship(office_id: int, reference: str) -> int:
     return _finish(office_id, reference, "shipped", ("committed",))
 
 
+def restock(office_id: int, reference: str) -> int:
+    """Returned goods go back on the shelves they left."""
+    with desk(office_id) as session:
+        shipped = session.scalars(select(StockReservation).where(
+            StockReservation.reference == reference, StockReservation.status == "shipped")).all()
+        for line in shipped:
+            session.execute(update(StockLevel).where(StockLevel.id == line.level_id)
+                            .values(on_hand=StockLevel.on_hand + line.quantity)
+                            .execution_options(synchronize_session=False))
+            line.status = "returned"
+            _journal(session, line.level_id, "return", line.quantity, reference)
+        return len(shipped)
+
+
 def release_expired(office_id: int, now: datetime | None = None) -> int:
     """Give back what abandoned checkouts held past their time."""
     moment = now or _now()

@@ -70,3 +70,9 @@ def comptoir_legal_mentions(tenant: Any) -> list[str]:
                     siren=settings["siren"])
         )
     return mentions
+
+
+@hookimpl
+def comptoir_withdrawal_days(tenant: Any) -> int:
+    """Loi Hamon: 14 days at least; an office may grant more in its settings."""
+    return int(plugin_settings("locale_fr", tenant)["withdrawal_days"])

@@ -1,8 +1,8 @@
-"""Stock per location shared with resellers, carts, orders numbered per tenant.
+"""Stock per location shared with resellers, carts, orders numbered per tenant, returns.
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 19:59:07.075251
+Create Date: 2026-11-22 20:04:35.209062
 
 """
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ depends_on = None
 SHARED_TABLES = ("stock_locations", "stock_levels")
 TENANT_TABLES = (
     "order_counters", "carts", "cart_lines", "orders", "order_lines", "order_events",
-    "stock_movements", "stock_reservations",
+    "order_returns", "stock_movements", "stock_reservations",
 )
 
 
@@ -162,6 +162,22 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_order_lines_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_lines_tenant_id'), ['tenant_id'], unique=False)
 
+    op.create_table('order_returns',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('refund_reference', sa.String(length=120), nullable=True),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'order_id'], ['orders.tenant_id', 'orders.id'], name=op.f('fk_order_returns_tenant_id_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_order_returns_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_returns'))
+    )
+    with op.batch_alter_table('order_returns', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_order_returns_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_order_returns_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('stock_levels',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('location_id', sa.Integer(), nullable=False),
@@ -245,6 +261,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_stock_levels_location_id'))
 
     op.drop_table('stock_levels')
+    with op.batch_alter_table('order_returns', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_order_returns_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_order_returns_order_id'))
+
+    op.drop_table('order_returns')
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_lines_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_order_lines_order_id'))

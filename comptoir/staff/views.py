@@ -1,0 +1,171 @@
+"""Staff pages: orders with search and filters, status changes, returns, stock alerts.
+
+Open to the tenant's ``staff`` and ``tenant_admin`` users only: a visitor is sent to the
+login page, a customer gets a 403, and another tenant's order is a 404 as everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from comptoir.catalog.models import Product, Variant
+from comptoir.core.db import db
+from comptoir.core.themes import render
+from comptoir.customers.models import Company
+from comptoir.orders import service
+from comptoir.orders.models import STATUSES, Order, ReturnRequest
+from comptoir.stock import service as stock
+from comptoir.stock.models import StockLevel, StockLocation
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+STAFF_ROLES = ("staff", "tenant_admin")
+PAGE = 50
+
+
+@bp.before_request
+def _staff_only() -> Any:
+    if g.get("tenant") is None:
+        abort(404)
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if current_user.role not in STAFF_ROLES:
+        abort(403)
+    return None
+
+
+def _actor() -> str:
+    return current_user.email
+
+
+@bp.route("/")
+def dashboard() -> str:
+    counts = dict(db.session.execute(
+        select(Order.status, func.count(Order.id)).group_by(Order.status)).all())
+    returns = db.session.scalar(select(func.count(ReturnRequest.id)).where(
+        ReturnRequest.status.in_(("requested", "accepted"))))
+    return render("staff/dashboard.html", counts=counts, statuses=STATUSES, returns=returns,
+                  low=_low_stock())
+
+
+@bp.route("/orders")
+def orders() -> str:
+    status = request.args.get("status", "")
+    text = request.args.get("q", "").strip()[:100]
+    query = select(Order).order_by(Order.number.desc())
+    if status in STATUSES:
+        query = query.where(Order.status == status)
+    if text:
+        like = f"%{text.lower()}%"
+        conditions = [func.lower(Order.email).like(like),
+                      Order.company_id.in_(select(Company.id).where(
+                          func.lower(Company.name).like(like)))]
+        if text.isdigit():
+            conditions.append(Order.number == int(text))
+        query = query.where(or_(*conditions))
+    found = list(db.session.scalars(query.limit(PAGE)))
+    return render("staff/orders.html", orders=found, status=status, query=text,
+                  statuses=STATUSES)
+
+
+def _order(number: int) -> Order:
+    order = db.session.scalars(select(Order).where(Order.number == number)).first()
+    if order is None:
+        abort(404)
+    return order
+
+
+@bp.route("/orders/<int:number>")
+def order(number: int) -> str:
+    found = _order(number)
+    allowed = sorted(service.TRANSITIONS.get(found.status, ()))
+    pending = db.session.scalars(select(ReturnRequest).where(
+        ReturnRequest.order_id == found.id).order_by(ReturnRequest.id.desc())).all()
+    return render("staff/order.html", order=found, allowed=allowed, returns=pending)
+
+
+@bp.route("/orders/<int:number>/status", methods=["POST"])
+def change(number: int) -> Any:
+    found = _order(number)
+    try:
+        service.change_status(g.tenant, found, request.form.get("status", ""), _actor(),
+                              note=request.form.get("note", "")[:500])
+        flash(_("Order %(number)s updated.", number=number), "success")
+    except service.CheckoutError as error:
+        db.session.rollback()
+        flash(error.problem, "error")
+    return redirect(url_for("staff.order", number=number), 303)
+
+
+@bp.route("/returns/<int:return_id>", methods=["POST"])
+def handle_return(return_id: int) -> Any:
+    found = db.session.get(ReturnRequest, return_id)
+    if found is None:
+        abort(404)
+    number = found.order.number
+    action = request.form.get("action")
+    try:
+        if action in ("accept", "reject"):
+            service.decide_return(found, action == "accept", _actor())
+        elif action == "receive":
+            service.receive_return(g.tenant, found, _actor())
+        else:
+            abort(400)
+        flash(_("Return updated."), "success")
+    except service.CheckoutError as error:
+        db.session.rollback()
+        flash(error.problem, "error")
+    return redirect(url_for("staff.order", number=number), 303)
+
+
+def _low_stock() -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        select(StockLevel, StockLocation.name, Variant.sku, Product.name)
+        .join(StockLocation, StockLocation.id == StockLevel.location_id)
+        .join(Variant, Variant.id == StockLevel.variant_id)
+        .join(Product, Product.id == Variant.product_id)
+        .where(StockLevel.on_hand - StockLevel.reserved <= StockLevel.low_threshold)
+        .order_by(Variant.sku)
+    ).all()
+    return [{
+        "location": location, "sku": sku, "name": name, "available": level.available,
+        "threshold": level.low_threshold,
+        # Enough to get back to twice the threshold: a proposal staff may change.
+        "propose": max(level.low_threshold * 2 - level.available, 1),
+    } for level, location, sku, name in rows]
+
+
+@bp.route("/stock", methods=["GET", "POST"])
+def stock_page() -> Any:
+    is_office = g.tenant.office_id == g.tenant.id
+    if request.method == "POST":
+        if not is_office:
+            abort(403)
+        try:
+            quantity = int(request.form.get("quantity", ""))
+        except ValueError:
+            quantity = 0
+        try:
+            left = stock.sell_in_shop(g.tenant.id, request.form.get("location", ""),
+                                      request.form.get("sku", "").strip(), quantity,
+                                      reference=f"till:{_actor()}")
+            flash(_("Sale recorded: %(left)s left at this location.", left=left), "success")
+        except stock.StockError as error:
+            flash(str(error), "error")
+        return redirect(url_for("staff.stock_page"), 303)
+    text = request.args.get("q", "").strip()[:64]
+    query = (select(StockLevel, StockLocation, Variant.sku)
+             .join(StockLocation, StockLocation.id == StockLevel.location_id)
+             .join(Variant, Variant.id == StockLevel.variant_id)
+             .order_by(Variant.sku, StockLocation.code))
+    if text:
+        query = query.where(func.lower(Variant.sku).like(f"%{text.lower()}%"))
+    levels = db.session.execute(query.limit(200)).all()
+    locations = db.session.scalars(select(StockLocation).order_by(StockLocation.code)).all()
+    return render("staff/stock.html", levels=levels, low=_low_stock(), query=text,
+                  locations=locations, is_office=is_office)

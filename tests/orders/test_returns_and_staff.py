@@ -1,0 +1,162 @@
+"""Staff move orders on; customers send delivered orders back within the withdrawal period."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from comptoir.core.db import db
+from comptoir.customers.models import User
+from comptoir.orders import service
+from comptoir.orders.models import Order, ReturnRequest
+from comptoir.stock import service as stock
+from comptoir.tenants.resolution import directory
+from tests.conftest import as_tenant
+from tests.orders.conftest import add, checkout, log_in
+
+
+@pytest.fixture
+def staff(app, shop):
+    _, acme, _ = shop
+    with as_tenant(app, acme):
+        user = User(email="staff@acme.example", name="Julie", role="staff")
+        user.set_password("password-1")
+        db.session.add(user)
+        db.session.commit()
+    client = app.test_client()
+    log_in(client, email="staff@acme.example")
+    return client
+
+
+@pytest.fixture
+def ordered(app, client, shop):
+    log_in(client)
+    add(client, "LAPTOP-FR", "2")
+    assert checkout(client).status_code == 303
+    return shop
+
+
+def move(staff, number, status):
+    return staff.post(f"/s/acme/staff/orders/{number}/status", data={"status": status})
+
+
+def status_of(app, tenant, number=1):
+    with as_tenant(app, tenant):
+        return db.session.scalars(select(Order.status).where(Order.number == number)).one()
+
+
+def laptops(app, fr):
+    from comptoir.catalog.models import Variant
+    from comptoir.stock.models import StockLevel
+
+    with as_tenant(app, fr):
+        levels = db.session.scalars(select(StockLevel).join(Variant).where(
+            Variant.sku == "LAPTOP-FR")).all()
+        return sum(x.on_hand for x in levels), sum(x.reserved for x in levels)
+
+
+def test_staff_ship_and_deliver_an_order(app, client, staff, ordered):
+    fr, acme, _ = ordered
+    assert laptops(app, fr) == (7, 2)
+    assert move(staff, 1, "shipped").status_code == 303
+    assert status_of(app, acme) == "shipped"
+    assert laptops(app, fr) == (5, 0)  # left the shelves
+    move(staff, 1, "delivered")
+    page = staff.get("/s/acme/staff/orders/1").get_data(as_text=True)
+    assert "staff@acme.example" in page and "delivered" in page
+
+
+def test_a_refused_transition_changes_nothing(app, staff, ordered):
+    _, acme, _ = ordered
+    response = move(staff, 1, "delivered")  # not shipped yet
+    assert response.status_code == 303
+    assert status_of(app, acme) == "placed"
+    assert "cannot become delivered" in staff.get("/s/acme/staff/orders/1").get_data(
+        as_text=True)
+
+
+def test_return_within_the_period_restocks_and_refunds(app, client, staff, ordered):
+    fr, acme, _ = ordered
+    move(staff, 1, "shipped")
+    move(staff, 1, "delivered")
+    page = client.get("/s/acme/orders/1").get_data(as_text=True)
+    assert "Demander un retour" in page
+    client.post("/s/acme/orders/1/return", data={"reason": "Trop lourd"})
+    with as_tenant(app, acme):
+        request_id = db.session.scalars(select(ReturnRequest.id)).one()
+    staff.post(f"/s/acme/staff/returns/{request_id}", data={"action": "accept"})
+    staff.post(f"/s/acme/staff/returns/{request_id}", data={"action": "receive"})
+    assert status_of(app, acme) == "returned"
+    assert laptops(app, fr) == (7, 0)  # back on the shelves
+    with as_tenant(app, acme):
+        returned = db.session.get(ReturnRequest, request_id)
+        assert (returned.status, returned.refund_reference) == ("refunded", "AVOIR-1")
+
+
+def test_return_after_the_withdrawal_period_is_refused(app, staff, ordered):
+    _, acme, _ = ordered
+    move(staff, 1, "shipped")
+    move(staff, 1, "delivered")
+    with app.test_request_context("/"), as_tenant(app, acme):
+        tenant = directory().by_id(acme.id)
+        order = db.session.scalars(select(Order)).one()
+        deadline = service.return_deadline(tenant, order)
+        assert deadline == date.today() + timedelta(days=14)  # locale_fr's default
+        with pytest.raises(service.CheckoutError, match="withdrawal period ended"):
+            service.request_return(tenant, order, "buyer", "", today=deadline + timedelta(1))
+        db.session.rollback()
+        assert db.session.scalars(select(ReturnRequest)).all() == []
+
+
+def test_an_undelivered_order_cannot_be_returned(app, client, ordered):
+    _, acme, _ = ordered
+    client.post("/s/acme/orders/1/return", data={"reason": "changed my mind"})
+    with as_tenant(app, acme):
+        assert db.session.scalars(select(ReturnRequest)).all() == []
+
+
+def test_staff_pages_are_for_staff_only(app, client, ordered):
+    assert client.get("/s/acme/staff/").status_code == 403  # a buyer
+    anonymous = app.test_client()
+    assert anonymous.get("/s/acme/staff/orders").status_code == 302
+
+
+def test_staff_search_and_filter(app, client, staff, ordered):
+    listing = staff.get("/s/acme/staff/orders?q=durand").get_data(as_text=True)
+    assert "/s/acme/staff/orders/1" in listing
+    assert "/s/acme/staff/orders/1" not in staff.get(
+        "/s/acme/staff/orders?status=shipped").get_data(as_text=True)
+    assert "/s/acme/staff/orders/1" in staff.get(
+        "/s/acme/staff/orders?q=1").get_data(as_text=True)
+
+
+def test_other_tenants_staff_see_nothing(app, ordered, make_tenant):
+    _, _, gb = ordered
+    with as_tenant(app, gb):
+        user = User(email="staff@uk.example", name="Bob", role="staff")
+        user.set_password("password-1")
+        db.session.add(user)
+        db.session.commit()
+    uk = app.test_client()
+    log_in(uk, slug="gb", email="staff@uk.example")
+    assert uk.get("/s/gb/staff/orders/1").status_code == 404
+    assert "/staff/orders/1" not in uk.get("/s/gb/staff/orders").get_data(as_text=True)
+
+
+def test_office_staff_record_a_shop_sale_and_see_low_stock(app, ordered):
+    fr, _, _ = ordered
+    with as_tenant(app, fr):
+        user = User(email="staff@fr.example", name="Léa", role="staff")
+        user.set_password("password-1")
+        db.session.add(user)
+        db.session.commit()
+    office = app.test_client()
+    log_in(office, slug="fr", email="staff@fr.example")
+    office.post("/s/fr/staff/stock", data={"location": "paris", "sku": "LAPTOP-FR",
+                                           "quantity": "1"})
+    page = office.get("/s/fr/staff/stock").get_data(as_text=True)
+    assert "Portable 14" in page.split("low-stock", 1)[1]  # 1 left at Paris, threshold 1
+    with app.app_context():
+        assert stock.sell_in_shop(fr.id, "paris", "LAPTOP-FR", 1) == 0
