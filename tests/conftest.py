@@ -39,8 +39,8 @@ APP_ROLE = "comptoir_test_app"
 
 requires_postgresql = pytest.mark.skipif(
     PG_URL is None,
-    reason="PostgreSQL-only (row-level security); script/test runs it when "
-    "COMPTOIR_TEST_DATABASE_URL is set, as CI does",
+    reason="needs PostgreSQL (row-level security, concurrent writers); script/test runs it "
+    "when COMPTOIR_TEST_DATABASE_URL is set, as CI does",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from comptoir.core.db import db
 from comptoir.core.themes import render
 from comptoir.customers.service import current_company
-from comptoir.orders import service
+from comptoir.orders import invoices, service
 from comptoir.orders.models import Order
 
 bp = Blueprint("orders", __name__)
@@ -148,6 +148,23 @@ def show(number: int) -> str:
     return render("orders/order.html", order=order,
                   deadline=service.return_deadline(g.tenant, order),
                   pending_return=service.open_return(order))
+
+
+@bp.route("/orders/<int:number>/invoice")
+def invoice(number: int) -> str:
+    order = _visible_order(number)
+    return render("orders/invoice.html", order=order,
+                  invoice=invoices.build(g.tenant, order))
+
+
+@bp.route("/orders/<int:number>/invoice.pdf")
+def invoice_pdf(number: int) -> Response:
+    order = _visible_order(number)
+    document = invoices.pdf(invoices.build(g.tenant, order))
+    response = Response(document, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="{g.tenant.slug}-F-{order.number:06d}.pdf"')
+    return response
 
 
 @bp.route("/orders/<int:number>/return", methods=["POST"])

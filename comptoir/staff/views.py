@@ -89,6 +89,16 @@ def order(number: int) -> str:
     return render("staff/order.html", order=found, allowed=allowed, returns=pending)
 
 
+@bp.route("/orders/<int:number>/invoice.pdf")
+def invoice_pdf(number: int) -> Any:
+    from flask import Response
+
+    from comptoir.orders import invoices
+
+    found = _order(number)
+    return Response(invoices.pdf(invoices.build(g.tenant, found)), mimetype="application/pdf")
+
+
 @bp.route("/orders/<int:number>/status", methods=["POST"])
 def change(number: int) -> Any:
     found = _order(number)

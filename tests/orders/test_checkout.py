@@ -282,3 +282,24 @@ def test_address_fields_are_kept_on_the_order(app, client, shop):
     with as_tenant(app, acme):
         order = db.session.scalars(select(Order)).one()
         assert order.shipping_address["city"] == ADDRESS["billing_city"]
+
+
+def test_invoice_in_html_and_pdf(app, client, shop):
+    import io
+
+    from babel.numbers import format_currency
+    from pypdf import PdfReader
+
+    log_in(client)
+    add(client, "LAPTOP-FR", "2")
+    checkout(client)
+    html = client.get("/s/acme/orders/1/invoice").get_data(as_text=True)
+    assert "Facture F-000001" in html and "Échéance" in html
+    assert format_currency(Decimal("2400.00"), "EUR", locale="fr_FR") in html
+    assert "Droit de rétractation" in html  # the locale plugin's legal mention
+    response = client.get("/s/acme/orders/1/invoice.pdf")
+    assert response.mimetype == "application/pdf"
+    text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "F-000001" in text and "LAPTOP-FR" in text
+    assert format_currency(Decimal("2400.00"), "EUR", locale="fr_FR") in text
+    assert app.test_client().get("/s/acme/orders/1/invoice.pdf").status_code == 404
