@@ -311,6 +311,41 @@ def hide_product(sku: str) -> None:
         db.session.add(HiddenProduct(product_id=product.id))
 
 
+def unhide_product(sku: str) -> None:
+    """Sell an office product again in this shop."""
+    product = db.session.scalars(select(Product).where(Product.sku == sku)).first()
+    if product is None:
+        raise CatalogError("sku", f"no product '{sku}'")
+    for row in db.session.scalars(select(HiddenProduct).where(
+            HiddenProduct.product_id == product.id)):
+        db.session.delete(row)
+
+
+def set_active(sku: str, active: bool) -> None:
+    """Put one of this shop's own products on sale, or take it off."""
+    product = db.session.scalars(select(Product).where(
+        Product.sku == sku, Product.tenant_id == current_tenant_id())).first()
+    if product is None:
+        raise CatalogError("sku", f"'{sku}' is not one of your own products")
+    product.active = active
+
+
+def staff_listing(text: str = "", limit: int = 200) -> list[tuple[Product, bool]]:
+    """Every product this shop sees, active or not, with whether it hides it."""
+    hidden = set(db.session.scalars(select(HiddenProduct.product_id)))
+    query = select(Product).order_by(Product.sku)
+    text = text.strip()[:MAX_QUERY]
+    if text:
+        pattern = f"%{text.lower()}%"
+        query = query.where(or_(func.lower(Product.name).like(pattern),
+                                func.lower(Product.sku).like(pattern)))
+    return [(p, p.id in hidden) for p in db.session.scalars(query.limit(limit))]
+
+
+def visible_categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.name)))
+
+
 def create_configuration(code: str, name: str, items: Iterable[tuple[str, int]],
                          price: Any = None, description: str = "") -> Configuration:
     if not SKU.match(code):

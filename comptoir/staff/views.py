@@ -179,3 +179,46 @@ def stock_page() -> Any:
     locations = db.session.scalars(select(StockLocation).order_by(StockLocation.code)).all()
     return render("staff/stock.html", levels=levels, low=_low_stock(), query=text,
                   locations=locations, is_office=is_office)
+
+
+@bp.route("/catalogue")
+def catalogue() -> str:
+    from comptoir.catalog import service as catalog
+
+    text = request.args.get("q", "")
+    return render("staff/catalogue.html", products=catalog.staff_listing(text), query=text,
+                  categories=catalog.visible_categories(), form={}, error=None,
+                  own_tenant=g.tenant.id)
+
+
+@bp.route("/catalogue", methods=["POST"])
+def catalogue_change() -> Any:
+    from comptoir.catalog import service as catalog
+
+    action, sku = request.form.get("action", ""), request.form.get("sku", "").strip()
+    try:
+        if action == "create":
+            catalog.create_product(
+                sku, request.form.get("name", ""), request.form.get("price", ""),
+                category=request.form.get("category") or None,
+                tax_class=request.form.get("tax_class", "standard"),
+                stocked=request.form.get("stocked") == "yes",
+                description=request.form.get("description", "")[:5000],
+            )
+        elif action == "hide":
+            catalog.hide_product(sku)
+        elif action == "unhide":
+            catalog.unhide_product(sku)
+        elif action in ("activate", "deactivate"):
+            catalog.set_active(sku, action == "activate")
+        else:
+            abort(400)
+        db.session.commit()
+    except catalog.CatalogError as error:
+        db.session.rollback()
+        return render("staff/catalogue.html", products=catalog.staff_listing(),
+                      query="", categories=catalog.visible_categories(),
+                      form=request.form.to_dict(), error=error,
+                      own_tenant=g.tenant.id), 400
+    flash(_("Catalogue updated."), "success")
+    return redirect(url_for("staff.catalogue"), 303)

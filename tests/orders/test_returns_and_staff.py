@@ -160,3 +160,33 @@ def test_office_staff_record_a_shop_sale_and_see_low_stock(app, ordered):
     assert "Portable 14" in page.split("low-stock", 1)[1]  # 1 left at Paris, threshold 1
     with app.app_context():
         assert stock.sell_in_shop(fr.id, "paris", "LAPTOP-FR", 1) == 0
+
+
+def test_staff_add_a_product_and_bad_input_names_the_field(app, staff, shop):
+    _, acme, _ = shop
+    bad = staff.post("/s/acme/staff/catalogue", data={
+        "action": "create", "sku": "NEW-1", "name": "Nouveau", "price": "-5"})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "price — &#39;-5&#39; must be zero or more" in page
+    ok = staff.post("/s/acme/staff/catalogue", data={
+        "action": "create", "sku": "NEW-1", "name": "Nouveau", "price": "12,50",
+        "stocked": "yes"})
+    assert ok.status_code == 303
+    from decimal import Decimal
+
+    from babel.numbers import format_currency
+
+    listing = staff.get("/s/acme/staff/catalogue?q=nouv").get_data(as_text=True)
+    assert "NEW-1" in listing
+    assert format_currency(Decimal("12.50"), "EUR", locale="fr_FR") in listing
+    assert "SCREEN" not in listing
+
+
+def test_reseller_staff_hide_and_show_an_office_product(app, client, staff, shop):
+    staff.post("/s/acme/staff/catalogue", data={"action": "hide", "sku": "SCREEN"})
+    assert client.get("/s/acme/products/SCREEN").status_code == 404
+    staff.post("/s/acme/staff/catalogue", data={"action": "unhide", "sku": "SCREEN"})
+    assert client.get("/s/acme/products/SCREEN").status_code == 200
+    refused = staff.post("/s/acme/staff/catalogue", data={"action": "deactivate",
+                                                          "sku": "SCREEN"})
+    assert refused.status_code == 400  # not its own product: the office's stays on sale
