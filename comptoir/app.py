@@ -188,6 +188,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from comptoir.customers.auth import bp as auth_bp
     from comptoir.customers.auth import login_manager
+    from comptoir.customers.views import bp as account_bp
     from comptoir.orders.views import bp as orders_bp
     from comptoir.platform_site import views as platform_views
     from comptoir.staff.views import bp as staff_bp
@@ -199,6 +200,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(account_bp)
 
     @app.route("/")
     def index() -> str:

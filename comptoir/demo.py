@@ -199,6 +199,21 @@ def _office_of(tenant_id: int) -> int:
     return office_id
 
 
+def _picture(name: str, colour: str = "#1f3a5f") -> bytes:
+    """A simple drawing of a screen and a keyboard with the product's name: the demo's
+    stand-in for photographs."""
+    from xml.sax.saxutils import escape
+
+    return f"""<svg xmlns="http://www.w3.org/2000/svg" width="320" height="200"
+ viewBox="0 0 320 200" role="img"><rect width="320" height="200" fill="#f2f5f8"/>
+<rect x="90" y="30" width="140" height="90" rx="6" fill="{colour}"/>
+<rect x="98" y="38" width="124" height="74" fill="#dfe8f1"/>
+<rect x="150" y="120" width="20" height="16" fill="{colour}"/>
+<rect x="70" y="140" width="180" height="14" rx="3" fill="#9aa7b4"/>
+<text x="160" y="182" font-family="Helvetica, Arial, sans-serif" font-size="14"
+ text-anchor="middle" fill="#1d232b">{escape(name[:40])}</text></svg>""".encode()
+
+
 def _ensure_catalogue(slug: str, tenant_id: int) -> None:
     data = CATALOGUE[slug]
     with tenant_context(db.session, tenant_id, _office_of(tenant_id)):
@@ -211,8 +226,10 @@ def _ensure_catalogue(slug: str, tenant_id: int) -> None:
         skus = set(db.session.scalars(select(Product.sku).where(Product.tenant_id == tenant_id)))
         for sku, name, price, category, variants, *stocked in data["products"]:
             if sku not in skus:
-                catalog.create_product(sku, name, price, category=category, variants=variants,
-                                       description=name, stocked=all(stocked))
+                product = catalog.create_product(
+                    sku, name, price, category=category, variants=variants,
+                    description=name, stocked=all(stocked))
+                catalog.add_image(product, _picture(name), "image/svg+xml", alt=name)
                 db.session.flush()
         codes = set(db.session.scalars(select(Configuration.code)))
         for code, name, items, price in data.get("configurations", ()):
@@ -264,6 +281,10 @@ def _ensure_acme_customers(tenant_id: int) -> None:
             customers.set_discount(company, "5")
             customers.set_discount(company, "12", category="ordinateurs")
             customers.set_fixed_price(company, "2150.00", configuration="CFG-DEV")
+            customers.add_address(company, {
+                "label": "Siège", "name": "Durand Industries SA — Services généraux",
+                "street": "12 rue de la République", "postcode": "69002", "city": "Lyon",
+                "country": "FR"})
         db.session.commit()
 
 

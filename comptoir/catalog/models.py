@@ -20,6 +20,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -77,6 +78,11 @@ class Product(OfficeShared, db.Model):
     stocked: Mapped[bool] = mapped_column(default=True)
 
     category: Mapped[Category | None] = relationship()
+    images: Mapped[list[ProductImage]] = relationship(
+        back_populates="product", order_by="ProductImage.position", cascade="all, delete-orphan",
+        primaryjoin="Product.id == ProductImage.product_id",
+        foreign_keys="ProductImage.product_id",
+    )
     variants: Mapped[list[Variant]] = relationship(
         back_populates="product", order_by="Variant.sku", cascade="all, delete-orphan",
         primaryjoin="Product.id == Variant.product_id", foreign_keys="Variant.product_id",
@@ -84,6 +90,27 @@ class Product(OfficeShared, db.Model):
 
     def __repr__(self) -> str:
         return f"<Product {self.sku}>"
+
+
+class ProductImage(OfficeShared, db.Model):
+    """A picture of a product, kept with it (and shared with the office's resellers)."""
+
+    __tablename__ = "product_images"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "product_id"], ["products.tenant_id", "products.id"],
+                             ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    content_type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    alt: Mapped[str] = mapped_column(String(200), default="")
+
+    product: Mapped[Product] = relationship(
+        back_populates="images", primaryjoin="Product.id == ProductImage.product_id",
+        foreign_keys=[product_id])
 
 
 class Variant(OfficeShared, db.Model):

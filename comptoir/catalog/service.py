@@ -24,6 +24,7 @@ from comptoir.catalog.models import (
     ConfigurationItem,
     HiddenProduct,
     Product,
+    ProductImage,
     Variant,
 )
 from comptoir.core.db import db
@@ -344,6 +345,24 @@ def staff_listing(text: str = "", limit: int = 200) -> list[tuple[Product, bool]
 
 def visible_categories() -> list[Category]:
     return list(db.session.scalars(select(Category).order_by(Category.name)))
+
+
+IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/svg+xml"}
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+
+
+def add_image(product: Product, data: bytes, content_type: str, alt: str = "") -> ProductImage:
+    """Attach a picture to one of this shop's own products."""
+    if product.tenant_id not in (None, current_tenant_id()):  # None: not flushed yet
+        raise CatalogError("image", "pictures are added by the product's owner")
+    if content_type not in IMAGE_TYPES:
+        raise CatalogError("image", f"type must be one of {', '.join(sorted(IMAGE_TYPES))}")
+    if not data or len(data) > MAX_IMAGE_BYTES:
+        raise CatalogError("image", f"must be 1 byte to {MAX_IMAGE_BYTES // 1024} KiB")
+    image = ProductImage(content_type=content_type, data=data, alt=alt[:200],
+                         position=len(product.images))
+    product.images.append(image)
+    return image
 
 
 def create_configuration(code: str, name: str, items: Iterable[tuple[str, int]],

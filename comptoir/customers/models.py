@@ -135,3 +135,23 @@ class CatalogEntry(TenantScoped, db.Model):
     company_id: Mapped[int] = mapped_column(index=True)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     configuration_id: Mapped[int | None] = mapped_column()
+
+
+class CompanyAddress(TenantScoped, db.Model):
+    """A delivery or billing address a company keeps for its orders."""
+
+    __tablename__ = "company_addresses"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "company_id"], ["companies.tenant_id", "companies.id"],
+                             ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(index=True)
+    label: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    street: Mapped[str] = mapped_column(String(200))
+    postcode: Mapped[str] = mapped_column(String(20))
+    city: Mapped[str] = mapped_column(String(120))
+    country: Mapped[str] = mapped_column(String(2))
+    is_default: Mapped[bool] = mapped_column(default=False)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from comptoir.catalog.models import Category, Configuration, Product
 from comptoir.catalog.service import CatalogError, parse_price
 from comptoir.core.db import db
-from comptoir.customers.models import CatalogEntry, Company, PriceRule
+from comptoir.customers.models import CatalogEntry, Company, CompanyAddress, PriceRule
 
 
 class CustomerError(ValueError):
@@ -130,3 +130,38 @@ def restrict_catalogue(company: Company, *, products: Iterable[str] = (),
     db.session.flush()
     company.restricted = True
     db.session.add_all(entries)
+
+
+def addresses(company: Company) -> list[CompanyAddress]:
+    return list(db.session.scalars(select(CompanyAddress).where(
+        CompanyAddress.company_id == company.id).order_by(
+        CompanyAddress.is_default.desc(), CompanyAddress.label)))
+
+
+def add_address(company: Company, values: dict[str, str], default: bool = False) -> CompanyAddress:
+    """Keep an address in the company's book; the first one becomes the default."""
+    fields = {k: str(values.get(k, "")).strip() for k in
+              ("label", "name", "street", "postcode", "city", "country")}
+    for key, value in fields.items():
+        if not value:
+            raise CustomerError(key, "is required")
+        if len(value) > 200:
+            raise CustomerError(key, "is longer than 200 characters")
+    fields["country"] = fields["country"].upper()
+    if len(fields["country"]) != 2 or not fields["country"].isalpha():
+        raise CustomerError("country", "is a two-letter country code, e.g. FR")
+    existing = addresses(company)
+    if default or not existing:
+        for other in existing:
+            other.is_default = False
+    address = CompanyAddress(company_id=company.id, is_default=default or not existing,
+                             **fields)
+    db.session.add(address)
+    return address
+
+
+def remove_address(company: Company, address_id: int) -> None:
+    address = db.session.get(CompanyAddress, address_id)
+    if address is None or address.company_id != company.id:
+        raise CustomerError("address", "no such address in your company's book")
+    db.session.delete(address)

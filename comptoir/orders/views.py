@@ -117,6 +117,14 @@ def checkout() -> Any:
     if user is not None:
         defaults["billing_name"] = user.name
         defaults["billing_company"] = company.name if company else ""
+    if company is not None:
+        from comptoir.customers.service import addresses
+
+        book = addresses(company)
+        if book:
+            first = book[0]
+            defaults.update({f"billing_{k}": getattr(first, k)
+                             for k in ("name", "street", "postcode", "city", "country")})
     return render(
         "orders/checkout.html", priced=priced, methods=methods,
         shipping_methods=service.SHIPPING_METHODS, form={**defaults, **form.to_dict()},

@@ -198,13 +198,17 @@ def catalogue_change() -> Any:
     action, sku = request.form.get("action", ""), request.form.get("sku", "").strip()
     try:
         if action == "create":
-            catalog.create_product(
+            product = catalog.create_product(
                 sku, request.form.get("name", ""), request.form.get("price", ""),
                 category=request.form.get("category") or None,
                 tax_class=request.form.get("tax_class", "standard"),
                 stocked=request.form.get("stocked") == "yes",
                 description=request.form.get("description", "")[:5000],
             )
+            picture = request.files.get("image")
+            if picture is not None and picture.filename:
+                catalog.add_image(product, picture.read(catalog.MAX_IMAGE_BYTES + 1),
+                                  picture.mimetype, alt=product.name)
         elif action == "hide":
             catalog.hide_product(sku)
         elif action == "unhide":

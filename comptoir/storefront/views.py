@@ -129,6 +129,22 @@ def product(sku: str) -> str:
     )
 
 
+@bp.route("/images/<int:image_id>")
+def image(image_id: int) -> Response:
+    """A product picture; SVG is served so that no script in it can run."""
+    from comptoir.catalog.models import ProductImage
+
+    found = db.session.get(ProductImage, image_id)
+    if found is None or catalog.find_product(
+            found.product.sku, catalog.Entitlement.of(current_company())) is None:
+        abort(404)
+    response = Response(found.data, mimetype=found.content_type)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @bp.route("/configurations")
 def configurations() -> str:
     company = current_company()

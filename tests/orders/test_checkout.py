@@ -303,3 +303,21 @@ def test_invoice_in_html_and_pdf(app, client, shop):
     assert "F-000001" in text and "LAPTOP-FR" in text
     assert format_currency(Decimal("2400.00"), "EUR", locale="fr_FR") in text
     assert app.test_client().get("/s/acme/orders/1/invoice.pdf").status_code == 404
+
+
+def test_company_address_book_prefills_checkout(app, client, shop):
+    admin = app.test_client()
+    log_in(admin, email="admin@durand.example")
+    bad = admin.post("/s/acme/account/addresses", data={"label": "Siège", "name": "Durand",
+                                                         "street": "", "postcode": "69002",
+                                                         "city": "Lyon", "country": "FR"})
+    assert bad.status_code == 400
+    ok = admin.post("/s/acme/account/addresses", data={
+        "label": "Siège", "name": "Durand SA", "street": "12 rue de la République",
+        "postcode": "69002", "city": "Lyon", "country": "fr"})
+    assert ok.status_code == 303
+    log_in(client)
+    assert client.get("/s/acme/account/addresses").status_code == 403  # a buyer
+    add(client, "SCREEN")
+    page = client.get("/s/acme/checkout").get_data(as_text=True)
+    assert 'value="12 rue de la République"' in page and 'value="Durand SA"' in page

@@ -1,8 +1,9 @@
-"""Stock per location shared with resellers, carts, orders numbered per tenant, returns.
+"""Product pictures, company addresses, stock per location shared with resellers, carts,
+orders numbered per tenant, returns.
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 20:04:35.209062
+Create Date: 2026-11-22 20:15:07.099957
 
 """
 import sqlalchemy as sa
@@ -21,10 +22,10 @@ down_revision = '0001'
 branch_labels = None
 depends_on = None
 
-SHARED_TABLES = ("stock_locations", "stock_levels")
+SHARED_TABLES = ("product_images", "stock_locations", "stock_levels")
 TENANT_TABLES = (
-    "order_counters", "carts", "cart_lines", "orders", "order_lines", "order_events",
-    "order_returns", "stock_movements", "stock_reservations",
+    "company_addresses", "order_counters", "carts", "cart_lines", "orders", "order_lines",
+    "order_events", "order_returns", "stock_movements", "stock_reservations",
 )
 
 
@@ -54,6 +55,25 @@ def upgrade():
     )
     with op.batch_alter_table('stock_locations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stock_locations_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('company_addresses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('label', sa.String(length=80), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('street', sa.String(length=200), nullable=False),
+    sa.Column('postcode', sa.String(length=20), nullable=False),
+    sa.Column('city', sa.String(length=120), nullable=False),
+    sa.Column('country', sa.String(length=2), nullable=False),
+    sa.Column('is_default', sa.Boolean(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'company_id'], ['companies.tenant_id', 'companies.id'], name=op.f('fk_company_addresses_tenant_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_company_addresses_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_company_addresses'))
+    )
+    with op.batch_alter_table('company_addresses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_company_addresses_company_id'), ['company_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_company_addresses_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('carts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -103,6 +123,22 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_orders_company_id'), ['company_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_user_id'), ['user_id'], unique=False)
+
+    op.create_table('product_images',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('content_type', sa.String(length=40), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('alt', sa.String(length=200), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'product_id'], ['products.tenant_id', 'products.id'], name=op.f('fk_product_images_tenant_id_products'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_product_images_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_product_images'))
+    )
+    with op.batch_alter_table('product_images', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_product_images_product_id'), ['product_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_product_images_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('cart_lines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -281,6 +317,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_cart_lines_cart_id'))
 
     op.drop_table('cart_lines')
+    with op.batch_alter_table('product_images', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_product_images_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_product_images_product_id'))
+
+    op.drop_table('product_images')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orders_user_id'))
         batch_op.drop_index(batch_op.f('ix_orders_tenant_id'))
@@ -292,6 +333,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_carts_tenant_id'))
 
     op.drop_table('carts')
+    with op.batch_alter_table('company_addresses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_company_addresses_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_company_addresses_company_id'))
+
+    op.drop_table('company_addresses')
     with op.batch_alter_table('stock_locations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stock_locations_tenant_id'))
 
