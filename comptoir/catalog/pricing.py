@@ -84,7 +84,8 @@ def _adjusted(tenant: Any, item: Any, company: Company | None, price: Price) -> 
     answers = hooks(tenant).comptoir_adjust_price(
         tenant=tenant, item=item, company=company, price=price.net
     )
-    valid = [a for a in answers if isinstance(a, Decimal) and 0 <= a <= price.net]
+    valid = [a for a in answers
+             if isinstance(a, Decimal) and a.is_finite() and 0 <= a <= price.net]
     for bad in (a for a in answers if a is not None and a not in valid):
         log.error("comptoir_adjust_price gave %r; a Decimal not above %s is expected",
                   bad, price.net)

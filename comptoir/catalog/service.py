@@ -182,6 +182,20 @@ def find_product(sku: str, entitlement: Entitlement) -> Product | None:
     return db.session.scalars(query.order_by((Product.tenant_id == own).desc())).first()
 
 
+def is_visible(product_id: int, entitlement: Entitlement) -> bool:
+    """Whether the shopper may see and buy this product (by id: SKUs may repeat between an
+    office and its resellers)."""
+    query = _visible(entitlement).where(Product.id == product_id)
+    return db.session.scalars(query.with_only_columns(Product.id)).first() is not None
+
+
+def find_variant(sku: str) -> Variant | None:
+    """The variant this shop means by ``sku``: its own first, then its office's."""
+    own = current_tenant_id()
+    return db.session.scalars(select(Variant).where(Variant.sku == sku)
+                              .order_by((Variant.tenant_id == own).desc())).first()
+
+
 def related(product: Product, entitlement: Entitlement, limit: int = 4) -> list[Product]:
     if product.category_id is None:
         return []
@@ -279,6 +293,8 @@ def create_product(
     """Add a product with its variants (one plain variant when none is given)."""
     if not SKU.match(sku):
         raise CatalogError("sku", f"'{sku}' may hold letters, digits, . _ - (64 at most)")
+    if "\x00" in name or "\x00" in description:
+        raise CatalogError("name", "holds a NUL character")
     if _sku_in_use(sku):
         raise CatalogError("sku", f"'{sku}' is already used in this catalogue")
     if not name.strip() or len(name) > 200:

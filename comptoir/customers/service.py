@@ -145,6 +145,8 @@ def add_address(company: Company, values: dict[str, str], default: bool = False)
     for key, value in fields.items():
         if not value:
             raise CustomerError(key, "is required")
+        if "\x00" in value:
+            raise CustomerError(key, "holds a NUL character")
         if len(value) > 200:
             raise CustomerError(key, "is longer than 200 characters")
     fields["country"] = fields["country"].upper()

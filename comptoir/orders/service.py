@@ -78,6 +78,14 @@ TRANSITIONS = {
     CANCELLED: set(),
     RETURNED: set(),
 }
+#: What staff may do by hand: approving a held order is the approval chain's business, and
+#: an order becomes "returned" only when its returned parcel is received (restock, refund).
+STAFF_TRANSITIONS = {
+    PENDING_APPROVAL: {CANCELLED},
+    PLACED: {PAID, SHIPPED, CANCELLED},
+    PAID: {SHIPPED, CANCELLED},
+    SHIPPED: {DELIVERED},
+}
 
 
 class CheckoutError(ValueError):
@@ -93,7 +101,8 @@ class CheckoutError(ValueError):
 
 def _quantity(value: Any) -> int:
     text = str(value).strip()
-    if not text.isdigit() or not 0 < int(text) <= MAX_QUANTITY:
+    digits = text.isascii() and text.isdigit() and len(text) < 5
+    if not digits or not 0 < int(text) <= MAX_QUANTITY:
         raise CheckoutError("quantity", f"'{value}' is not a whole number from 1 to "
                                         f"{MAX_QUANTITY}")
     return int(text)
@@ -117,15 +126,28 @@ def current_cart(user: User | None, create: bool = False) -> Cart | None:
 
 
 def _buyable_variant(sku: str, entitlement: catalog.Entitlement) -> Variant:
-    variant = db.session.scalars(select(Variant).where(Variant.sku == sku)).first()
+    if "\x00" in sku or len(sku) > 64:
+        raise CheckoutError("sku", "is not a reference")
+    variant = catalog.find_variant(sku)
     if variant is None or not variant.active:
         raise CheckoutError("sku", f"no product '{sku}' on sale here")
-    if catalog.find_product(variant.product.sku, entitlement) is None:
+    if not catalog.is_visible(variant.product_id, entitlement):
         raise CheckoutError("sku", f"'{sku}' is not in your catalogue")
     return variant
 
 
+def _still_buyable(line: CartLine, entitlement: catalog.Entitlement) -> bool:
+    """At checkout again: the item may have been taken off sale since it went in the cart."""
+    if line.configuration_id is not None:
+        configuration = line.configuration
+        return (configuration.active and entitlement.allows_configuration(configuration.id)
+                and all(i.variant.active for i in configuration.items))
+    return line.variant.active and catalog.is_visible(line.variant.product_id, entitlement)
+
+
 def _buyable_configuration(code: str, entitlement: catalog.Entitlement) -> Configuration:
+    if "\x00" in code or len(code) > 64:
+        raise CheckoutError("sku", "is not a reference")
     configuration = db.session.scalars(
         select(Configuration).where(Configuration.code == code)).first()
     if configuration is None or not configuration.active:
@@ -220,6 +242,9 @@ class Address:
     def parse(cls, data: Mapping[str, Any], prefix: str) -> Address:
         values = {k: str(data.get(f"{prefix}{k}", "")).strip()
                   for k in ("name", "street", "postcode", "city", "country", "company")}
+        for key, value in values.items():
+            if "\x00" in value:
+                raise CheckoutError(f"{prefix}{key}", "holds a NUL character")
         for key in ("name", "street", "postcode", "city", "country"):
             if not values[key]:
                 raise CheckoutError(f"{prefix}{key}", "is required")
@@ -264,6 +289,15 @@ def price_cart(tenant: Any, cart: Cart | None, company: Company | None) -> Price
     return priced
 
 
+def price_signature(priced: Priced) -> str:
+    """A fingerprint of the cart's lines at their current prices, for the confirmation."""
+    import hashlib
+
+    text = ";".join(f"{line.id}:{line.quantity}:{price.net}"
+                    for line, price, _left in sorted(priced.lines, key=lambda x: x[0].id))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def _units_available(line: CartLine, available: Mapping[int, int]) -> int | None:
     """How many of the line can ship from stock; ``None`` when nothing is stocked."""
     parts = ([(line.variant, 1)] if line.variant_id is not None
@@ -292,6 +326,23 @@ def expected_delivery(in_stock: bool, method: ShippingMethod, start: date | None
         if day.weekday() < 5:
             remaining -= 1
     return day
+
+
+def _reserve(tenant: Any, reference: str, units: list[tuple[Variant, int]]) -> None:
+    """Each owner's desk reserves its own goods: the office its catalogue, a reseller the
+    stocked products it sells itself; all or nothing."""
+    by_owner: dict[int, list[tuple[Variant, int]]] = defaultdict(list)
+    for variant, quantity in units:
+        by_owner[variant.tenant_id].append((variant, quantity))
+    done: list[int] = []
+    try:
+        for owner, lines in by_owner.items():
+            stock.reserve(owner, reference, lines, committed=True)
+            done.append(owner)
+    except stock.Shortage:
+        for owner in done:
+            stock.release(owner, reference)
+        raise
 
 
 def _next_number() -> int:
@@ -325,6 +376,76 @@ def _totals(lines: list[OrderLine]) -> tuple[Decimal, Decimal, dict[str, str]]:
     return net, vat, {rate: str(amount) for rate, amount in breakdown.items()}
 
 
+MAX_LINE = Decimal("9999999999.99")
+
+
+def _split_by_tax_class(configuration: Configuration, net: Decimal) -> list[tuple[str, Decimal]]:
+    """A configuration's price shared among the VAT classes of its parts, in proportion to
+    their public prices, so that a pack holding books and a laptop is taxed at both rates.
+    The last class takes the rounding remainder: the parts always add up to ``net``."""
+    weights: dict[str, Decimal] = defaultdict(Decimal)
+    for item in configuration.items:
+        weights[item.variant.product.tax_class] += item.variant.public_price * item.quantity
+    total = sum(weights.values(), Decimal("0"))
+    classes = sorted(weights)
+    if len(classes) <= 1 or total == 0:
+        return [(classes[0] if classes else "standard", net)]
+    shares, given = [], Decimal("0")
+    for tax_class in classes[:-1]:
+        share = pricing.to_cents(net * weights[tax_class] / total)
+        shares.append((tax_class, share))
+        given += share
+    shares.append((classes[-1], net - given))
+    return shares
+
+
+def order_lines(tenant: Any, priced: Priced, method: ShippingMethod) -> list[OrderLine]:
+    """What the order (and the checkout's summary) will say: one line per item and VAT
+    class, and the delivery."""
+    rows = []
+    for line, price, _left in priced.lines:
+        if line.variant_id is not None:
+            product = line.variant.product
+            rows.append(OrderLine(
+                sku=line.variant.sku, name=product.name, quantity=line.quantity,
+                unit_public=price.public, unit_net=price.net,
+                line_net=price.net * line.quantity, tax_class=product.tax_class,
+                vat_rate=pricing.vat_rate(tenant, product.tax_class)))
+            continue
+        configuration = line.configuration
+        parts = _split_by_tax_class(configuration, price.net)
+        for tax_class, unit_net in parts:
+            share_public = (price.public if len(parts) == 1
+                            else pricing.to_cents(price.public * unit_net / price.net)
+                            if price.net else unit_net)
+            rows.append(OrderLine(
+                sku=configuration.code, name=configuration.name, quantity=line.quantity,
+                unit_public=share_public, unit_net=unit_net,
+                line_net=unit_net * line.quantity, tax_class=tax_class,
+                vat_rate=pricing.vat_rate(tenant, tax_class)))
+    if method.price:
+        rows.append(OrderLine(sku=f"SHIPPING-{method.code.upper()}", name=method.code,
+                              quantity=1, unit_public=method.price, unit_net=method.price,
+                              line_net=method.price, tax_class="standard",
+                              vat_rate=pricing.vat_rate(tenant, "standard")))
+    return rows
+
+
+@dataclass
+class Preview:
+    shipping: Decimal
+    net: Decimal
+    vat: dict[str, str]
+    gross: Decimal
+
+
+def preview(tenant: Any, priced: Priced, shipping_method: str) -> Preview:
+    """The totals the order will have, computed by the same code as the order itself."""
+    method = SHIPPING_METHODS.get(shipping_method, SHIPPING_METHODS["standard"])
+    net, vat, breakdown = _totals(order_lines(tenant, priced, method))
+    return Preview(method.price, net, breakdown, net + vat)
+
+
 def payment_methods(tenant: Any, company: Company | None) -> list[dict[str, str]]:
     found = hooks(tenant).comptoir_payment_methods(tenant=tenant, company=company)
     return [m for methods in found if methods for m in methods]
@@ -332,10 +453,11 @@ def payment_methods(tenant: Any, company: Company | None) -> list[dict[str, str]
 
 def place_order(tenant: Any, user: User | None, company: Company | None, *,
                 email: str, billing: Address, shipping: Address, shipping_method: str,
-                payment_method: str, accept_prices: bool = False) -> Order:
+                payment_method: str, accepted_prices: str = "") -> Order:
     """Turn the cart into an order, or refuse with a :class:`CheckoutError` and change nothing.
 
-    :param accept_prices: the shopper saw the changed prices and confirmed them.
+    :param accepted_prices: the :func:`price_signature` of the prices the shopper confirmed
+        after being told they changed.
     """
     cart = current_cart(user)
     if cart is None or not cart.lines:
@@ -346,45 +468,30 @@ def place_order(tenant: Any, user: User | None, company: Company | None, *,
     if payment_method not in {m["code"] for m in payment_methods(tenant, company)}:
         raise CheckoutError("payment_method", f"'{payment_method}' is not offered here")
     email = email.strip().lower()
-    if "@" not in email or len(email) > 254:
+    if "@" not in email or len(email) > 254 or "\x00" in email:
         raise CheckoutError("email", f"'{email}' is not an e-mail address")
     entitlement = catalog.Entitlement.of(company)
     for line in cart.lines:
-        allowed = (entitlement.allows_configuration(line.configuration_id)
-                   if line.configuration_id is not None
-                   else catalog.find_product(line.variant.product.sku, entitlement) is not None)
-        if not allowed:
+        if not _still_buyable(line, entitlement):
             raise CheckoutError("cart", "your cart holds an item you may no longer buy")
     priced = price_cart(tenant, cart, company)
-    if priced.changed and not accept_prices:
+    if priced.changed and accepted_prices != price_signature(priced):
+        # The shopper confirms the prices they were shown, not whatever they became since.
         for line, _old, new in priced.changed:
-            line.unit_price = new  # what the shopper will be shown and asked to confirm
+            line.unit_price = new
         db.session.commit()
         raise CheckoutError("prices", "some prices changed since you added the items")
 
-    rows = []
-    for line, price, _left in priced.lines:
-        if line.variant_id is not None:
-            sku, name, tax_class = line.variant.sku, line.variant.product.name, \
-                line.variant.product.tax_class
-        else:
-            sku, name, tax_class = line.configuration.code, line.configuration.name, "standard"
-        rate = pricing.vat_rate(tenant, tax_class)
-        rows.append(OrderLine(sku=sku, name=name, quantity=line.quantity,
-                              unit_public=price.public, unit_net=price.net,
-                              line_net=price.net * line.quantity, tax_class=tax_class,
-                              vat_rate=rate))
-    if method.price:
-        rows.append(OrderLine(sku=f"SHIPPING-{method.code.upper()}", name=method.code,
-                              quantity=1, unit_public=method.price, unit_net=method.price,
-                              line_net=method.price, tax_class="standard",
-                              vat_rate=pricing.vat_rate(tenant, "standard")))
+    rows = order_lines(tenant, priced, method)
+    if any(row.line_net > MAX_LINE for row in rows) or sum(
+            (row.line_net for row in rows), Decimal("0")) > MAX_LINE:
+        raise CheckoutError("quantity", "this order is too large to be placed online")
     net, vat, breakdown = _totals(rows)
     # Stock first, in the office's own transaction, before this one writes anything: the
     # guarded UPDATE decides who gets the last unit, and SQLite allows one writer at a time.
     reference = f"{tenant.slug}-{uuid.uuid4().hex[:16]}"
     try:
-        stock.reserve(tenant.office_id, reference, _wanted_units(cart), committed=True)
+        _reserve(tenant, reference, _wanted_units(cart))
     except stock.Shortage as short:
         raise CheckoutError("stock", f"only {short.available} of {short.sku} left") from short
     try:
@@ -408,26 +515,47 @@ def place_order(tenant: Any, user: User | None, company: Company | None, *,
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        stock.release(tenant.office_id, reference)
+        for owner in stock_owners(tenant):
+            stock.release(owner, reference)
         raise
     hooks(tenant).comptoir_order_event(tenant=tenant, order=order,
                                        event="held" if hold else "placed")
     return order
 
 
-def change_status(tenant: Any, order: Order, to_status: str, actor: str, note: str = "") -> None:
-    """Move an order on, if that step is allowed, with its stock and its audit line."""
-    if to_status not in TRANSITIONS.get(order.status, set()):
+def stock_owners(tenant: Any) -> tuple[int, ...]:
+    """Whose shelves an order of ``tenant`` may take from: its office's, and its own."""
+    return tuple(dict.fromkeys((tenant.office_id, tenant.id)))
+
+
+def change_status(tenant: Any, order: Order, to_status: str, actor: str, note: str = "",
+                  *, by_staff: bool = False) -> None:
+    """Move an order on, if that step is allowed, with its stock and its audit line.
+
+    The step is claimed with one conditional UPDATE (``WHERE status = <the status seen>``):
+    when two people act on the same order at once, one wins and the other is told the
+    order moved meanwhile; stock is touched only by the winner.
+    """
+    allowed = (STAFF_TRANSITIONS if by_staff else TRANSITIONS).get(order.status, set())
+    if to_status not in allowed:
         raise CheckoutError("status", f"an order {order.status} cannot become {to_status}")
     before = order.status
-    order.status = to_status
+    claimed = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == before)
+        .values(status=to_status).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise CheckoutError("status", "the order changed meanwhile: reload it")
     db.session.add(OrderEvent(order_id=order.id, actor=actor, from_status=before,
                               to_status=to_status, note=note))
     db.session.commit()
-    if to_status == CANCELLED:
-        stock.release(tenant.office_id, order.reference)
-    elif to_status == SHIPPED:
-        stock.ship(tenant.office_id, order.reference)
+    db.session.refresh(order)
+    for owner in stock_owners(tenant):
+        if to_status == CANCELLED:
+            stock.release(owner, order.reference)
+        elif to_status == SHIPPED:
+            stock.ship(owner, order.reference)
     hooks(tenant).comptoir_order_event(tenant=tenant, order=order, event=to_status)
 
 
@@ -489,7 +617,8 @@ def receive_return(tenant: Any, request: ReturnRequest, actor: str) -> None:
     order = request.order
     request.status = "received"
     change_status(tenant, order, RETURNED, actor, note="goods received")
-    stock.restock(tenant.office_id, order.reference)
+    for owner in stock_owners(tenant):
+        stock.restock(owner, order.reference)
     reference = hooks(tenant).comptoir_refund(tenant=tenant, order=order,
                                               amount=order.total_gross)
     request.status = "refunded" if reference else "received"

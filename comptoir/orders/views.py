@@ -101,7 +101,7 @@ def checkout() -> Any:
                 billing=billing, shipping=shipping,
                 shipping_method=form.get("shipping_method", ""),
                 payment_method=form.get("payment_method", ""),
-                accept_prices=form.get("accept_prices") == "yes",
+                accepted_prices=form.get("accepted_prices", ""),
             )
         except service.CheckoutError as refused:
             db.session.rollback()
@@ -110,7 +110,9 @@ def checkout() -> Any:
             if user is None:
                 from flask import session
 
-                session[GUEST_ORDERS] = [*session.get(GUEST_ORDERS, []), order.number][-10:]
+                # The order's random reference, not its number: numbers are guessable and
+                # every shop has an order 1.
+                session[GUEST_ORDERS] = [*session.get(GUEST_ORDERS, []), order.reference][-10:]
             return redirect(url_for("orders.show", number=order.number), 303)
     priced = service.price_cart(g.tenant, service.current_cart(user), company)
     defaults = {"billing_country": g.tenant.country, "shipping_country": g.tenant.country}
@@ -129,6 +131,8 @@ def checkout() -> Any:
         "orders/checkout.html", priced=priced, methods=methods,
         shipping_methods=service.SHIPPING_METHODS, form={**defaults, **form.to_dict()},
         error=error, message=_explain(error) if error else None,
+        signature=service.price_signature(priced),
+        preview=service.preview(g.tenant, priced, form.get("shipping_method", "standard")),
     ), 200 if error is None else 400
 
 
@@ -143,14 +147,15 @@ def _visible_order(number: int) -> Order:
         (user is not None and (order.user_id == user.id or (
             user.role == "company_admin" and user.company_id is not None
             and order.company_id == user.company_id)))
-        or (user is None and order.user_id is None and number in session.get(GUEST_ORDERS, []))
+        or (user is None and order.user_id is None
+            and order.reference in session.get(GUEST_ORDERS, []))
     )
     if not mine:
         abort(404)
     return order
 
 
-@bp.route("/orders/<int:number>")
+@bp.route("/orders/<int(max=2147483647):number>")
 def show(number: int) -> str:
     order = _visible_order(number)
     return render("orders/order.html", order=order,
@@ -158,14 +163,14 @@ def show(number: int) -> str:
                   pending_return=service.open_return(order))
 
 
-@bp.route("/orders/<int:number>/invoice")
+@bp.route("/orders/<int(max=2147483647):number>/invoice")
 def invoice(number: int) -> str:
     order = _visible_order(number)
     return render("orders/invoice.html", order=order,
                   invoice=invoices.build(g.tenant, order))
 
 
-@bp.route("/orders/<int:number>/invoice.pdf")
+@bp.route("/orders/<int(max=2147483647):number>/invoice.pdf")
 def invoice_pdf(number: int) -> Response:
     order = _visible_order(number)
     document = invoices.pdf(invoices.build(g.tenant, order))
@@ -175,7 +180,7 @@ def invoice_pdf(number: int) -> Response:
     return response
 
 
-@bp.route("/orders/<int:number>/return", methods=["POST"])
+@bp.route("/orders/<int(max=2147483647):number>/return", methods=["POST"])
 def ask_return(number: int) -> Any:
     """Withdrawal: the customer asks to send a delivered order back."""
     order = _visible_order(number)
@@ -190,7 +195,7 @@ def ask_return(number: int) -> Any:
     return redirect(url_for("orders.show", number=number), 303)
 
 
-@bp.route("/orders/<int:number>/account", methods=["POST"])
+@bp.route("/orders/<int(max=2147483647):number>/account", methods=["POST"])
 def register(number: int) -> Any:
     """Lazy registration from the confirmation page."""
     order = _visible_order(number)

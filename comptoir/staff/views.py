@@ -65,7 +65,7 @@ def orders() -> str:
         conditions = [func.lower(Order.email).like(like),
                       Order.company_id.in_(select(Company.id).where(
                           func.lower(Company.name).like(like)))]
-        if text.isdigit():
+        if text.isascii() and text.isdigit() and len(text) < 10:
             conditions.append(Order.number == int(text))
         query = query.where(or_(*conditions))
     found = list(db.session.scalars(query.limit(PAGE)))
@@ -80,16 +80,16 @@ def _order(number: int) -> Order:
     return order
 
 
-@bp.route("/orders/<int:number>")
+@bp.route("/orders/<int(max=2147483647):number>")
 def order(number: int) -> str:
     found = _order(number)
-    allowed = sorted(service.TRANSITIONS.get(found.status, ()))
+    allowed = sorted(service.STAFF_TRANSITIONS.get(found.status, ()))
     pending = db.session.scalars(select(ReturnRequest).where(
         ReturnRequest.order_id == found.id).order_by(ReturnRequest.id.desc())).all()
     return render("staff/order.html", order=found, allowed=allowed, returns=pending)
 
 
-@bp.route("/orders/<int:number>/invoice.pdf")
+@bp.route("/orders/<int(max=2147483647):number>/invoice.pdf")
 def invoice_pdf(number: int) -> Any:
     from flask import Response
 
@@ -99,12 +99,12 @@ def invoice_pdf(number: int) -> Any:
     return Response(invoices.pdf(invoices.build(g.tenant, found)), mimetype="application/pdf")
 
 
-@bp.route("/orders/<int:number>/status", methods=["POST"])
+@bp.route("/orders/<int(max=2147483647):number>/status", methods=["POST"])
 def change(number: int) -> Any:
     found = _order(number)
     try:
         service.change_status(g.tenant, found, request.form.get("status", ""), _actor(),
-                              note=request.form.get("note", "")[:500])
+                              note=request.form.get("note", "")[:500], by_staff=True)
         flash(_("Order %(number)s updated.", number=number), "success")
     except service.CheckoutError as error:
         db.session.rollback()
@@ -112,7 +112,7 @@ def change(number: int) -> Any:
     return redirect(url_for("staff.order", number=number), 303)
 
 
-@bp.route("/returns/<int:return_id>", methods=["POST"])
+@bp.route("/returns/<int(max=2147483647):return_id>", methods=["POST"])
 def handle_return(return_id: int) -> Any:
     found = db.session.get(ReturnRequest, return_id)
     if found is None:

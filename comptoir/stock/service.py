@@ -145,22 +145,40 @@ def availability_in(session: Session, variant_id: int) -> int:
     return sum(max(level.available, 0) for level in _levels(session, variant_id))
 
 
-def _finish(office_id: int, reference: str, status: str, kinds: tuple[str, ...]) -> int:
+def _claim(session: Session, hold_id: int, kinds: tuple[str, ...], status: str) -> bool:
+    """Move one reservation from ``kinds`` to ``status``; False if someone else already did.
+
+    The claim is one conditional UPDATE, so two staff members cancelling (or shipping and
+    cancelling) at the same moment cannot both give the units back.
+    """
+    claimed = session.execute(
+        update(StockReservation)
+        .where(StockReservation.id == hold_id, StockReservation.status.in_(kinds))
+        .values(status=status)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.rowcount == 1
+
+
+def _finish(owner_id: int, reference: str, status: str, kinds: tuple[str, ...]) -> int:
     """Move the reservations of ``reference`` out of ``kinds`` to ``status``."""
-    with desk(office_id) as session:
-        holds = session.scalars(select(StockReservation).where(
+    done = 0
+    with desk(owner_id) as session:
+        holds = session.execute(select(StockReservation.id, StockReservation.level_id,
+                                       StockReservation.quantity).where(
             StockReservation.reference == reference, StockReservation.status.in_(kinds))).all()
-        for hold in holds:
-            changes: dict[str, Any] = {"reserved": StockLevel.reserved - hold.quantity}
+        for hold_id, level_id, quantity in holds:
+            if not _claim(session, hold_id, kinds, status):
+                continue
+            changes: dict[str, Any] = {"reserved": StockLevel.reserved - quantity}
             if status == "shipped":
-                changes["on_hand"] = StockLevel.on_hand - hold.quantity
-            session.execute(update(StockLevel).where(StockLevel.id == hold.level_id)
+                changes["on_hand"] = StockLevel.on_hand - quantity
+            session.execute(update(StockLevel).where(StockLevel.id == level_id)
                             .values(**changes).execution_options(synchronize_session=False))
-            hold.status = status
-            _journal(session, hold.level_id, {"released": "release", "shipped": "ship",
-                                              "committed": "commit"}[status],
-                     hold.quantity, reference)
-        return len(holds)
+            _journal(session, level_id, {"released": "release", "shipped": "ship"}[status],
+                     quantity, reference)
+            done += 1
+    return done
 
 
 def commit(office_id: int, reference: str) -> None:
@@ -183,16 +201,20 @@ def ship(office_id: int, reference: str) -> int:
 
 def restock(office_id: int, reference: str) -> int:
     """Returned goods go back on the shelves they left."""
+    done = 0
     with desk(office_id) as session:
-        shipped = session.scalars(select(StockReservation).where(
+        shipped = session.execute(select(StockReservation.id, StockReservation.level_id,
+                                         StockReservation.quantity).where(
             StockReservation.reference == reference, StockReservation.status == "shipped")).all()
-        for line in shipped:
-            session.execute(update(StockLevel).where(StockLevel.id == line.level_id)
-                            .values(on_hand=StockLevel.on_hand + line.quantity)
+        for hold_id, level_id, quantity in shipped:
+            if not _claim(session, hold_id, ("shipped",), "returned"):
+                continue
+            session.execute(update(StockLevel).where(StockLevel.id == level_id)
+                            .values(on_hand=StockLevel.on_hand + quantity)
                             .execution_options(synchronize_session=False))
-            line.status = "returned"
-            _journal(session, line.level_id, "return", line.quantity, reference)
-        return len(shipped)
+            _journal(session, level_id, "return", quantity, reference)
+            done += 1
+    return done
 
 
 def release_expired(office_id: int, now: datetime | None = None) -> int:

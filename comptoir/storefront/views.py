@@ -31,7 +31,7 @@ def _needs_tenant() -> None:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 7 else 1
 
 
 def _filters() -> dict[str, str]:
@@ -129,17 +129,18 @@ def product(sku: str) -> str:
     )
 
 
-@bp.route("/images/<int:image_id>")
+@bp.route("/images/<int(max=2147483647):image_id>")
 def image(image_id: int) -> Response:
     """A product picture; SVG is served so that no script in it can run."""
     from comptoir.catalog.models import ProductImage
 
     found = db.session.get(ProductImage, image_id)
-    if found is None or catalog.find_product(
-            found.product.sku, catalog.Entitlement.of(current_company())) is None:
+    if found is None or not catalog.is_visible(found.product_id,
+                                               catalog.Entitlement.of(current_company())):
         abort(404)
     response = Response(found.data, mimetype=found.content_type)
-    response.headers["Cache-Control"] = "public, max-age=3600"
+    # Private: a key account's pictures are not for shared caches.
+    response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -52,6 +52,8 @@ def resolve() -> TenantInfo | None:
     """The tenant this request is for; ``None`` for platform pages; 404 if it names none."""
     if "\x00" in request.path:
         abort(404)  # no database accepts it; no page has it
+    if any("\x00" in value for value in request.args.values()):
+        abort(400, "A query argument holds a NUL character.")
     host = request_host(request.host)
     path_slug = request.environ.get(ENVIRON_SLUG)
     if path_slug is not None and not SLUG.match(path_slug):

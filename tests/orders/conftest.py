@@ -46,7 +46,7 @@ def shop(app, make_tenant):
             db.session.add(user)
         db.session.commit()
     with as_tenant(app, gb):
-        catalog.create_product("UK-PC", "Office PC", "500.00")
+        catalog.create_product("UK-PC", "Office PC", "500.00", stocked=False)
         db.session.commit()
     return fr, acme, gb
 

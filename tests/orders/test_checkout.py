@@ -76,9 +76,31 @@ def test_stale_cart_price_is_announced_then_confirmed(app, client, shop):
     assert "Certains prix ont changé" in refused.get_data(as_text=True)
     assert orders(app, acme) == []
     assert available(app, fr, "SCREEN") == 7  # nothing reserved
-    confirmed = checkout(client, accept_prices="yes")
+    signature = refused.get_data(as_text=True).split('name="accepted_prices" value="')[1][:32]
+    confirmed = checkout(client, accepted_prices=signature)
     assert confirmed.status_code == 303
     assert orders(app, acme) == [(1, "placed", Decimal("320.00"))]
+
+
+def test_confirming_old_prices_does_not_accept_newer_ones(app, client, shop):
+    fr, acme, _ = shop
+    log_in(client)
+    add(client, "SCREEN", "1")
+
+    def reprice(amount):
+        from comptoir.catalog.models import Product
+
+        with as_tenant(app, fr):
+            db.session.scalars(select(Product).where(Product.sku == "SCREEN")).one().price = \
+                Decimal(amount)
+            db.session.commit()
+
+    reprice("320.00")
+    shown = checkout(client).get_data(as_text=True)
+    signature = shown.split('name="accepted_prices" value="')[1][:32]
+    reprice("900.00")  # changes again while the shopper reads the page
+    assert checkout(client, accepted_prices=signature).status_code == 400
+    assert orders(app, acme) == []
 
 
 def test_numbers_are_per_tenant_and_without_gaps(app, client, shop):
