@@ -347,6 +347,21 @@ def set_active(sku: str, active: bool) -> None:
     product.active = active
 
 
+def set_price(sku: str, price: Any) -> Product:
+    """Change the public price of one of this shop's own products.
+
+    Carts keep the price their items were added at; the next checkout shows the new price
+    and asks the shopper to confirm it.
+    """
+    amount = parse_price(price)
+    product = db.session.scalars(select(Product).where(
+        Product.sku == sku, Product.tenant_id == current_tenant_id())).first()
+    if product is None:
+        raise CatalogError("sku", f"'{sku}' is not one of your own products")
+    product.price = amount
+    return product
+
+
 def staff_listing(text: str = "", limit: int = 200) -> list[tuple[Product, bool]]:
     """Every product this shop sees, active or not, with whether it hides it."""
     hidden = set(db.session.scalars(select(HiddenProduct.product_id)))

@@ -213,6 +213,8 @@ def catalogue_change() -> Any:
             catalog.hide_product(sku)
         elif action == "unhide":
             catalog.unhide_product(sku)
+        elif action == "price":
+            catalog.set_price(sku, request.form.get("price", ""))
         elif action in ("activate", "deactivate"):
             catalog.set_active(sku, action == "activate")
         else:

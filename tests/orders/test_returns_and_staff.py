@@ -178,7 +178,8 @@ def test_staff_add_a_product_and_bad_input_names_the_field(app, staff, shop):
 
     listing = staff.get("/s/acme/staff/catalogue?q=nouv").get_data(as_text=True)
     assert "NEW-1" in listing
-    assert format_currency(Decimal("12.50"), "EUR", locale="fr_FR") in listing
+    assert 'name="price" value="12.50"' in listing  # its own product: the price is editable
+    assert format_currency(Decimal("12.50"), "EUR", locale="fr_FR") not in listing
     assert "SCREEN" not in listing
 
 
@@ -190,3 +191,30 @@ def test_reseller_staff_hide_and_show_an_office_product(app, client, staff, shop
     refused = staff.post("/s/acme/staff/catalogue", data={"action": "deactivate",
                                                           "sku": "SCREEN"})
     assert refused.status_code == 400  # not its own product: the office's stays on sale
+
+
+def test_office_staff_change_a_price_and_carts_are_told(app, client, ordered):
+    fr, _, _ = ordered
+    with as_tenant(app, fr):
+        user = User(email="prices@fr.example", name="Léa", role="staff")
+        user.set_password("password-1")
+        db.session.add(user)
+        db.session.commit()
+    office = app.test_client()
+    log_in(office, slug="fr", email="prices@fr.example")
+    add(client, "SCREEN")
+    refused = office.post("/s/fr/staff/catalogue",
+                          data={"action": "price", "sku": "SCREEN", "price": "abc"})
+    assert refused.status_code == 400
+    office.post("/s/fr/staff/catalogue", data={"action": "price", "sku": "SCREEN",
+                                               "price": "310.00"})
+    assert checkout(client).status_code == 400  # the buyer is asked to confirm 310
+    reseller_staff = app.test_client()
+    with as_tenant(app, ordered[1]):
+        user = User(email="p@acme.example", name="Paul", role="staff")
+        user.set_password("password-1")
+        db.session.add(user)
+        db.session.commit()
+    log_in(reseller_staff, email="p@acme.example")
+    assert reseller_staff.post("/s/acme/staff/catalogue", data={
+        "action": "price", "sku": "SCREEN", "price": "1.00"}).status_code == 400
