@@ -51,6 +51,18 @@ def shop(app, make_tenant):
     return fr, acme, gb
 
 
+def staff_client(app, tenant, email, slug=None):
+    """A logged-in test client for a new staff user of ``tenant``."""
+    with as_tenant(app, tenant):
+        user = User(email=email, name=email.split("@")[0].title(), role="staff")
+        user.set_password("password-1")
+        db.session.add(user)
+        db.session.commit()
+    client = app.test_client()
+    log_in(client, slug=slug or tenant.slug, email=email)
+    return client
+
+
 def log_in(client, slug="acme", email="buyer@durand.example"):
     response = client.post(f"/s/{slug}/login", data={"email": email, "password": "password-1"})
     assert response.status_code == 302, response.get_data(as_text=True)

@@ -8,26 +8,17 @@ import pytest
 from sqlalchemy import select
 
 from comptoir.core.db import db
-from comptoir.customers.models import User
 from comptoir.orders import service
 from comptoir.orders.models import Order, ReturnRequest
 from comptoir.stock import service as stock
 from comptoir.tenants.resolution import directory
 from tests.conftest import as_tenant
-from tests.orders.conftest import add, checkout, log_in
+from tests.orders.conftest import add, checkout, log_in, staff_client
 
 
 @pytest.fixture
 def staff(app, shop):
-    _, acme, _ = shop
-    with as_tenant(app, acme):
-        user = User(email="staff@acme.example", name="Julie", role="staff")
-        user.set_password("password-1")
-        db.session.add(user)
-        db.session.commit()
-    client = app.test_client()
-    log_in(client, email="staff@acme.example")
-    return client
+    return staff_client(app, shop[1], "staff@acme.example")
 
 
 @pytest.fixture
@@ -134,26 +125,14 @@ def test_staff_search_and_filter(app, client, staff, ordered):
 
 def test_other_tenants_staff_see_nothing(app, ordered, make_tenant):
     _, _, gb = ordered
-    with as_tenant(app, gb):
-        user = User(email="staff@uk.example", name="Bob", role="staff")
-        user.set_password("password-1")
-        db.session.add(user)
-        db.session.commit()
-    uk = app.test_client()
-    log_in(uk, slug="gb", email="staff@uk.example")
+    uk = staff_client(app, gb, "staff@uk.example")
     assert uk.get("/s/gb/staff/orders/1").status_code == 404
     assert "/staff/orders/1" not in uk.get("/s/gb/staff/orders").get_data(as_text=True)
 
 
 def test_office_staff_record_a_shop_sale_and_see_low_stock(app, ordered):
     fr, _, _ = ordered
-    with as_tenant(app, fr):
-        user = User(email="staff@fr.example", name="Léa", role="staff")
-        user.set_password("password-1")
-        db.session.add(user)
-        db.session.commit()
-    office = app.test_client()
-    log_in(office, slug="fr", email="staff@fr.example")
+    office = staff_client(app, fr, "staff@fr.example")
     office.post("/s/fr/staff/stock", data={"location": "paris", "sku": "LAPTOP-FR",
                                            "quantity": "1"})
     page = office.get("/s/fr/staff/stock").get_data(as_text=True)
@@ -195,13 +174,7 @@ def test_reseller_staff_hide_and_show_an_office_product(app, client, staff, shop
 
 def test_office_staff_change_a_price_and_carts_are_told(app, client, ordered):
     fr, _, _ = ordered
-    with as_tenant(app, fr):
-        user = User(email="prices@fr.example", name="Léa", role="staff")
-        user.set_password("password-1")
-        db.session.add(user)
-        db.session.commit()
-    office = app.test_client()
-    log_in(office, slug="fr", email="prices@fr.example")
+    office = staff_client(app, fr, "prices@fr.example")
     add(client, "SCREEN")
     refused = office.post("/s/fr/staff/catalogue",
                           data={"action": "price", "sku": "SCREEN", "price": "abc"})
@@ -209,12 +182,6 @@ def test_office_staff_change_a_price_and_carts_are_told(app, client, ordered):
     office.post("/s/fr/staff/catalogue", data={"action": "price", "sku": "SCREEN",
                                                "price": "310.00"})
     assert checkout(client).status_code == 400  # the buyer is asked to confirm 310
-    reseller_staff = app.test_client()
-    with as_tenant(app, ordered[1]):
-        user = User(email="p@acme.example", name="Paul", role="staff")
-        user.set_password("password-1")
-        db.session.add(user)
-        db.session.commit()
-    log_in(reseller_staff, email="p@acme.example")
+    reseller_staff = staff_client(app, ordered[1], "p@acme.example")
     assert reseller_staff.post("/s/acme/staff/catalogue", data={
         "action": "price", "sku": "SCREEN", "price": "1.00"}).status_code == 400

@@ -10,13 +10,12 @@ from sqlalchemy import select
 from comptoir.catalog import service as catalog
 from comptoir.catalog.models import Configuration, Product
 from comptoir.core.db import db
-from comptoir.customers.models import User
 from comptoir.orders import service
 from comptoir.orders.models import Order
 from comptoir.stock import service as stock
 from comptoir.tenants.resolution import directory
 from tests.conftest import as_tenant
-from tests.orders.conftest import add, checkout, log_in
+from tests.orders.conftest import add, checkout, log_in, staff_client
 
 
 def test_a_guest_session_copied_to_another_shop_opens_no_order(app, shop):
@@ -157,13 +156,6 @@ def test_nul_in_checkout_fields_is_a_clear_error(app, client, shop):
 
 
 def test_staff_search_with_odd_digits(app, shop):
-    _, acme, _ = shop
-    with as_tenant(app, acme):
-        staff = User(email="s@acme.example", name="S", role="staff")
-        staff.set_password("password-1")
-        db.session.add(staff)
-        db.session.commit()
-    client = app.test_client()
-    log_in(client, email="s@acme.example")
+    client = staff_client(app, shop[1], "s@acme.example")
     assert client.get("/s/acme/staff/orders?q=²").status_code == 200
     assert client.get("/s/acme/staff/orders/99999999999999").status_code == 404
