@@ -51,19 +51,43 @@ class Price:
         return self.net < self.public
 
 
+def _memo() -> dict[Any, Any]:
+    """Per-request memo: a listing prices 24 items for one company against the same rules
+    and categories, which need reading once, not 24 times."""
+    from flask import g, has_app_context
+
+    if not has_app_context():
+        return {}
+    return g.setdefault("comptoir_pricing_memo", {})
+
+
+def forget() -> None:
+    """Drop the request's memo: called by whatever changes rules or categories."""
+    _memo().clear()
+
+
 def _category_chain(category_id: int | None) -> list[int]:
     """The category and its ancestors, nearest first (a discount on "Computers" covers
     "Laptops")."""
+    memo = _memo()
+    parents = memo.get("parents")
+    if parents is None:
+        parents = memo["parents"] = dict(db.session.execute(
+            select(Category.id, Category.parent_id)).all())
     chain: list[int] = []
     while category_id is not None and category_id not in chain:
         chain.append(category_id)
-        category_id = db.session.scalar(
-            select(Category.parent_id).where(Category.id == category_id))
+        category_id = parents.get(category_id)
     return chain
 
 
 def _rules(company: Company) -> list[PriceRule]:
-    return list(db.session.scalars(select(PriceRule).where(PriceRule.company_id == company.id)))
+    memo = _memo()
+    key = ("rules", company.id)
+    if key not in memo:
+        memo[key] = list(db.session.scalars(
+            select(PriceRule).where(PriceRule.company_id == company.id)))
+    return memo[key]
 
 
 def _apply(public: Decimal, rule: PriceRule) -> Decimal:

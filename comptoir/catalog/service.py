@@ -252,6 +252,9 @@ def create_category(slug: str, name: str, parent: str | None = None,
             raise CatalogError("parent", f"no category '{parent}' of this shop")
     category = Category(slug=slug, name=name.strip(), parent=parent_row, position=position)
     db.session.add(category)
+    from comptoir.catalog import pricing
+
+    pricing.forget()
     return category
 
 

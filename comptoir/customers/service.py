@@ -70,6 +70,9 @@ def _percent(value: Any) -> Decimal:
 
 def _replace(company: Company, **scope: Any) -> None:
     """One rule per company and scope: a new one replaces the old."""
+    from comptoir.catalog import pricing
+
+    pricing.forget()
     query = select(PriceRule).where(PriceRule.company_id == company.id)
     for column in ("product_id", "category_id", "configuration_id"):
         value = scope.get(column)

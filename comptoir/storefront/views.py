@@ -65,7 +65,8 @@ def _facet_links(page: catalog.Page, filters: dict[str, str]) -> list[tuple[str,
 def _listing(title: str, category: catalog.Category | None = None, text: str = "") -> str:
     company = current_company()
     entitlement = catalog.Entitlement.of(company)
-    page = catalog.browse(entitlement, category=category, text=text, filters=_filters(),
+    filters = _filters()
+    page = catalog.browse(entitlement, category=category, text=text, filters=filters,
                           page=_page_number())
     offers = []
     for product in page.products:
@@ -74,8 +75,8 @@ def _listing(title: str, category: catalog.Category | None = None, text: str = "
             offers.append((product, variant, pricing.variant_price(g.tenant, variant, company)))
     return render(
         "storefront/listing.html", title=title, page=page, offers=offers, category=category,
-        query=text, filters=_filters(), categories=catalog.top_categories(),
-        facets=_facet_links(page, _filters()),
+        query=text, filters=filters, categories=catalog.top_categories(),
+        facets=_facet_links(page, filters),
         page_links=[(n, _url_with(page=n)) for n in range(1, page.pages + 1)],
         configurations=catalog.configurations_for(entitlement) if company else [],
     )
