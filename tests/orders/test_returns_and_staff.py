@@ -56,7 +56,7 @@ def test_staff_ship_and_deliver_an_order(app, client, staff, ordered):
     assert laptops(app, fr) == (5, 0)  # left the shelves
     move(staff, 1, "delivered")
     page = staff.get("/s/acme/staff/orders/1").get_data(as_text=True)
-    assert "staff@acme.example" in page and "delivered" in page
+    assert "staff@acme.example" in page and "Livrée" in page
 
 
 def test_a_refused_transition_changes_nothing(app, staff, ordered):
