@@ -105,7 +105,8 @@ class ProductImage(OfficeShared, db.Model):
     product_id: Mapped[int] = mapped_column(index=True)
     position: Mapped[int] = mapped_column(default=0)
     content_type: Mapped[str] = mapped_column(String(40))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Deferred: listings need the picture's id, not its bytes.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     alt: Mapped[str] = mapped_column(String(200), default="")
 
     product: Mapped[Product] = relationship(

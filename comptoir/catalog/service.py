@@ -9,13 +9,13 @@ friends refuse a bad SKU, price or category with a :class:`CatalogError` naming 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, true
+from sqlalchemy.orm import selectinload
 
 from comptoir.catalog.models import (
     TAX_CLASSES,
@@ -143,32 +143,43 @@ def browse(
             Product.id.in_(select(Variant.product_id).where(
                 func.lower(Variant.sku).like(pattern))),
         ))
-    base_ids = query.with_only_columns(Product.id).scalar_subquery()
-    facet_rows = db.session.execute(
-        select(Variant.product_id, Variant.attributes).where(
-            Variant.product_id.in_(base_ids), Variant.active.is_(True))
-    ).all()
     for name, value in (filters or {}).items():
-        matching = {pid for pid, attrs in facet_rows if (attrs or {}).get(name) == value}
-        query = query.where(Product.id.in_(matching or {-1}))
-    chosen_ids = set(db.session.scalars(query.with_only_columns(Product.id)))
-    counts: dict[str, Counter[str]] = {}
-    seen: set[tuple[int, str, str]] = set()
-    for pid, attrs in facet_rows:
-        if pid not in chosen_ids:
-            continue
-        for name, value in (attrs or {}).items():
-            if (pid, name, str(value)) not in seen:
-                seen.add((pid, name, str(value)))
-                counts.setdefault(name, Counter())[str(value)] += 1
-    total = len(chosen_ids)
+        query = query.where(Product.id.in_(select(Variant.product_id).where(
+            Variant.active.is_(True), Variant.attributes[name].as_string() == value)))
+    chosen = query.with_only_columns(Product.id).scalar_subquery()
+    total = db.session.scalar(query.with_only_columns(func.count(Product.id))) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     products = db.session.scalars(
-        query.order_by(Product.name, Product.id).limit(per_page).offset((page - 1) * per_page)
+        query.options(selectinload(Product.variants), selectinload(Product.images))
+        .order_by(Product.name, Product.id).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    facets = {name: sorted(c.items()) for name, c in sorted(counts.items())}
+    facets = _facet_counts(chosen)
     return Page(list(products), total, page, pages, facets)
+
+
+def _facet_counts(product_ids: Any) -> dict[str, list[tuple[str, int]]]:
+    """How many of the chosen products have each attribute value, counted by the database.
+
+    JSON is unnested with ``json_each`` (SQLite) or ``json_each_text`` (PostgreSQL), as a
+    table-valued function joined to the variants of the products the scoped query chose.
+    """
+    each = "json_each_text" if db.session.get_bind().dialect.name == "postgresql" \
+        else "json_each"
+    counts: dict[str, list[tuple[str, int]]] = {}
+    for name, value, count in db.session.execute(_facet_statement(each, product_ids)):
+        counts.setdefault(str(name), []).append((str(value), int(count)))
+    return {name: sorted(values) for name, values in sorted(counts.items())}
+
+
+def _facet_statement(each: str, product_ids: Any) -> Any:
+    kv = getattr(func, each)(Variant.attributes).table_valued("key", "value").alias("kv")
+    return (
+        select(kv.c.key, kv.c.value, func.count(Variant.product_id.distinct()))
+        .select_from(Variant).join(kv, true())
+        .where(Variant.active.is_(True), Variant.product_id.in_(product_ids))
+        .group_by(kv.c.key, kv.c.value)
+    )
 
 
 def find_product(sku: str, entitlement: Entitlement) -> Product | None:

@@ -39,6 +39,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISABLE_ENTRY_POINTS", False, "Do not load plugins from entry points.", bool),
     Setting("LOG_FORMAT", "text", "`text` or `json`; every line carries the tenant slug."),
     Setting("LOG_LEVEL", "INFO", "Logging level of the `comptoir` loggers."),
+    Setting("CATALOGUE_PAGE_SIZE", 24, "Products per catalogue page.", int),
     Setting("TENANT_CACHE_SIZE", 10000, "How many resolved hosts and slugs the tenant "
             "directory keeps in memory per process.", int),
 )

@@ -7,7 +7,7 @@ catalogue if it has one, its negotiated prices beside the public reference).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, request, url_for
 
 from comptoir.catalog import pricing
 from comptoir.catalog import service as catalog
@@ -67,7 +67,8 @@ def _listing(title: str, category: catalog.Category | None = None, text: str = "
     entitlement = catalog.Entitlement.of(company)
     filters = _filters()
     page = catalog.browse(entitlement, category=category, text=text, filters=filters,
-                          page=_page_number())
+                          page=_page_number(),
+                          per_page=current_app.config["CATALOGUE_PAGE_SIZE"])
     offers = []
     for product in page.products:
         variant = pricing.default_variant(g.tenant, product)
