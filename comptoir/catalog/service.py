@@ -9,11 +9,13 @@ friends refuse a bad SKU, price or category with a :class:`CatalogError` naming 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
@@ -28,7 +30,7 @@ from comptoir.catalog.models import (
     Variant,
 )
 from comptoir.core.db import db
-from comptoir.core.scoping import current_tenant_id
+from comptoir.core.scoping import current_office_id, current_tenant_id
 from comptoir.customers.models import CatalogEntry, Company
 
 SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -131,8 +133,9 @@ def browse(
 ) -> Page:
     """One page of what the shopper may see, with facet counts over the whole result."""
     query = _visible(entitlement)
-    if category is not None:
-        query = query.where(Product.category_id.in_(category_tree_ids(category)))
+    tree = category_tree_ids(category) if category is not None else None
+    if tree is not None:
+        query = query.where(Product.category_id.in_(tree))
     text = text.strip()[:MAX_QUERY]
     if text:
         pattern = f"%{text.lower()}%"
@@ -154,8 +157,35 @@ def browse(
         query.options(selectinload(Product.variants), selectinload(Product.images))
         .order_by(Product.name, Product.id).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    facets = _facet_counts(chosen)
+    key = (tuple(sorted(tree)) if tree is not None else None,
+           text, tuple(sorted((filters or {}).items())),
+           None if entitlement.product_ids is None else tuple(sorted(entitlement.product_ids)))
+    facets = _cached_facets(key, chosen)
     return Page(list(products), total, page, pages, facets)
+
+
+FACET_TTL_SECONDS = 60
+_facet_lock = threading.Lock()
+
+
+def _cached_facets(key: tuple, product_ids: Any) -> dict[str, list[tuple[str, int]]]:
+    """Facet counts per (tenant, office, listing), kept a minute per app and process.
+
+    Counting over a large category is most of a listing's cost, and counts a minute old
+    mislead nobody: a product's page, the cart and the checkout always read live data.
+    """
+    from flask import current_app
+
+    cache = current_app.extensions.setdefault(
+        "comptoir.facets", TTLCache(maxsize=2048, ttl=FACET_TTL_SECONDS))
+    full_key = (current_tenant_id(), current_office_id(), *key)
+    with _facet_lock:
+        found = cache.get(full_key)
+    if found is None:
+        found = _facet_counts(product_ids)
+        with _facet_lock:
+            cache[full_key] = found
+    return found
 
 
 def _facet_counts(product_ids: Any) -> dict[str, list[tuple[str, int]]]:
