@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import hooks, storefront, tenant_scale
+from tests.conftest import requires_postgresql
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +31,15 @@ def test_tenant_scale_benchmark_runs(tmp_path):
 
 def test_hooks_benchmark_runs():
     assert "overhead_ms" in hooks.main(["--requests", "5", "--products", "10"])
+
+
+@requires_postgresql
+def test_checkout_benchmark_runs_and_never_oversells():
+    from bench import checkout
+    from tests.conftest import PG_URL
+
+    server = PG_URL.rsplit("/", 1)[0].replace("postgresql+psycopg", "postgresql")
+    ratios = checkout.main(["--server", server,
+                            "--buyers", "5", "--units", "6", "--seconds", "2",
+                            "--workers", "1"])
+    assert ratios["oversell (units)"] == 0
