@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from typing import Any
 
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import ForeignKey, event, inspect, text
@@ -88,14 +89,14 @@ def current_office_id() -> int | None:
     return scope[1] if scope is not None else None
 
 
-def activate(tenant_id: int | None, office_id: int | None = None):  # noqa: ANN201 - a token
+def activate(tenant_id: int | None, office_id: int | None = None) -> Token:
     """Make ``tenant_id`` current; give the returned token to :func:`deactivate`."""
     if tenant_id is None:
         return _current.set(None)
     return _current.set((tenant_id, office_id if office_id is not None else tenant_id))
 
 
-def deactivate(token) -> None:  # noqa: ANN001
+def deactivate(token: Token) -> None:
     _current.reset(token)
 
 
@@ -200,7 +201,7 @@ def _scope_statement(state: ORMExecuteState) -> None:
 
 
 @event.listens_for(TenantSession, "before_flush")
-def _stamp_and_check(session: FlaskSession, flush_context, instances) -> None:  # noqa: ANN001
+def _stamp_and_check(session: FlaskSession, flush_context: Any, instances: Any) -> None:
     tenant_id = current_tenant_id()
     for obj in session.new:
         if not isinstance(obj, TenantOwned):
@@ -225,7 +226,7 @@ def _stamp_and_check(session: FlaskSession, flush_context, instances) -> None:  
 
 
 @event.listens_for(TenantSession, "after_begin")
-def _set_rls_tenant(session: FlaskSession, transaction, connection) -> None:  # noqa: ANN001
+def _set_rls_tenant(session: FlaskSession, transaction: Any, connection: Any) -> None:
     if connection.dialect.name != "postgresql":
         return
     tenant_id, office_id = current_tenant_id(), current_office_id()
