@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from comptoir.catalog.models import Product, Variant
+from comptoir.catalog.models import Variant
 from comptoir.core.db import db
 from comptoir.core.themes import render
 from comptoir.customers.models import Company
@@ -50,7 +50,7 @@ def dashboard() -> str:
     returns = db.session.scalar(select(func.count(ReturnRequest.id)).where(
         ReturnRequest.status.in_(("requested", "accepted"))))
     return render("staff/dashboard.html", counts=counts, statuses=STATUSES, returns=returns,
-                  low=_low_stock())
+                  low=stock.low_stock())
 
 
 @bp.route("/orders")
@@ -133,23 +133,6 @@ def handle_return(return_id: int) -> Any:
     return redirect(url_for("staff.order", number=number), 303)
 
 
-def _low_stock() -> list[dict[str, Any]]:
-    rows = db.session.execute(
-        select(StockLevel, StockLocation.name, Variant.sku, Product.name)
-        .join(StockLocation, StockLocation.id == StockLevel.location_id)
-        .join(Variant, Variant.id == StockLevel.variant_id)
-        .join(Product, Product.id == Variant.product_id)
-        .where(StockLevel.on_hand - StockLevel.reserved <= StockLevel.low_threshold)
-        .order_by(Variant.sku)
-    ).all()
-    return [{
-        "location": location, "sku": sku, "name": name, "available": level.available,
-        "threshold": level.low_threshold,
-        # Enough to get back to twice the threshold: a proposal staff may change.
-        "propose": max(level.low_threshold * 2 - level.available, 1),
-    } for level, location, sku, name in rows]
-
-
 @bp.route("/stock", methods=["GET", "POST"])
 def stock_page() -> Any:
     is_office = g.tenant.office_id == g.tenant.id
@@ -177,7 +160,7 @@ def stock_page() -> Any:
         query = query.where(func.lower(Variant.sku).like(f"%{text.lower()}%"))
     levels = db.session.execute(query.limit(200)).all()
     locations = db.session.scalars(select(StockLocation).order_by(StockLocation.code)).all()
-    return render("staff/stock.html", levels=levels, low=_low_stock(), query=text,
+    return render("staff/stock.html", levels=levels, low=stock.low_stock(), query=text,
                   locations=locations, is_office=is_office)
 
 

@@ -181,14 +181,6 @@ def _finish(owner_id: int, reference: str, status: str, kinds: tuple[str, ...]) 
     return done
 
 
-def commit(office_id: int, reference: str) -> None:
-    """The order is placed: its held units stay reserved until it ships."""
-    with desk(office_id) as session:
-        for hold in session.scalars(select(StockReservation).where(
-                StockReservation.reference == reference, StockReservation.status == "held")):
-            hold.status, hold.expires_at = "committed", None
-
-
 def release(office_id: int, reference: str) -> int:
     """Cancelled or abandoned: give the units back."""
     return _finish(office_id, reference, "released", ("held", "committed"))
@@ -285,12 +277,24 @@ def receive(office_id: int, location: str, sku: str, quantity: int,
         _journal(session, level.id, "receipt", quantity, "")
 
 
-def low_stock() -> list[StockLevel]:
-    """Levels at or below their threshold, for the staff's alert list."""
-    return list(db.session.scalars(
-        select(StockLevel).where(StockLevel.on_hand - StockLevel.reserved
-                                 <= StockLevel.low_threshold)
-    ))
+def low_stock() -> list[dict[str, Any]]:
+    """Levels at or below their threshold, for the staff's alert list, each with a
+    proposed supplier order: enough to get back to twice the threshold."""
+    from comptoir.catalog.models import Product
+
+    rows = db.session.execute(
+        select(StockLevel, StockLocation.code, StockLocation.name, Variant.sku, Product.name)
+        .join(StockLocation, StockLocation.id == StockLevel.location_id)
+        .join(Variant, Variant.id == StockLevel.variant_id)
+        .join(Product, Product.id == Variant.product_id)
+        .where(StockLevel.on_hand - StockLevel.reserved <= StockLevel.low_threshold)
+        .order_by(Variant.sku, StockLocation.code)
+    ).all()
+    return [{
+        "code": code, "location": location, "sku": sku, "name": name,
+        "available": level.available, "threshold": level.low_threshold,
+        "propose": max(level.low_threshold * 2 - level.available, 1),
+    } for level, code, location, sku, name in rows]
 
 
 def create_location(code: str, name: str, kind: str = "warehouse",
