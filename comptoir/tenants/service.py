@@ -237,3 +237,70 @@ __all__ = [
     "set_plugin_enabled",
     "update_plugin_settings",
 ]
+
+
+#: Tenant columns the settings page may change, with their checks (an office's only: a
+#: reseller takes its office's language, currency and time zone).
+SHOP_COLUMNS = {"locale": _check_locale, "currency": _check_currency,
+                "timezone": _check_timezone}
+
+
+def update_shop_settings(tenant: Tenant, values: Mapping[str, Any], actor: str) -> dict:
+    """Merge ``values`` into the shop settings of ``tenant`` (a :class:`Tenant` row).
+
+    ``values`` holds keys of :mod:`comptoir.tenants.settings` (``None`` removes the tenant's
+    own value, so a reseller inherits its office's again) and, for an office, ``locale``,
+    ``currency`` and ``timezone``, checked as when the tenant was created. Everything is
+    checked before anything is written: on refusal :class:`~comptoir.tenants.settings.
+    SettingsError` names the field and the row is as it was. Returns the tenant's own settings
+    as saved; the caller commits, and every worker sees the change on its next request.
+    """
+    import logging
+
+    from comptoir.tenants.settings import SettingsError, effective, validate
+
+    is_reseller = tenant.parent_id is not None
+    columns: dict[str, str] = {}
+    for key in SHOP_COLUMNS.keys() & values.keys():
+        if is_reseller:
+            raise SettingsError(key, "your country office sets this for its resellers")
+        raw = values[key]
+        if not isinstance(raw, str) or not raw.strip():
+            raise SettingsError(key, "must not be empty")
+        try:
+            columns[key] = SHOP_COLUMNS[key](raw.strip())
+        except TenantError as error:
+            raise SettingsError(error.field, error.problem) from None
+
+    changes = {k: v for k, v in values.items() if k not in SHOP_COLUMNS}
+    own = dict(tenant.settings or {})
+    merged = {k: v for k, v in {**own, **changes}.items() if v is not None}
+    locale = columns.get("locale") or tenant.locale or tenant.office.locale
+    if isinstance(merged.get("languages"), list):
+        # The shop's own locale is always offered first; listing it again says nothing.
+        merged["languages"] = [code for code in merged["languages"] if code != locale]
+    country = tenant.country or tenant.office.country
+    if is_reseller:
+        office = effective(tenant.office.settings, None, False)
+        allowed = set(office.get("reseller_overrides", ()))
+        # Values the office no longer lets it set are kept (they count again if the office
+        # allows them again) but not held against an unrelated change.
+        stale = {k: v for k, v in merged.items() if k not in allowed and k not in changes}
+        checked = validate({k: v for k, v in merged.items() if k not in stale},
+                           country=country, reseller_of=office)
+        checked.update(stale)
+    else:
+        checked = validate(merged, country=country)
+
+    for key, value in columns.items():
+        if getattr(tenant, key) != value:
+            setattr(tenant, key, value)
+    if checked != (tenant.settings or {}):
+        tenant.settings = checked  # a new dict: JSON columns do not see changes in place
+    logging.getLogger("comptoir.tenants").info(
+        "shop settings of %s changed by %s: %s", tenant.slug, actor,
+        ", ".join(sorted({*columns, *changes})) or "nothing")
+    return checked
+
+
+__all__ += ["update_shop_settings"]
