@@ -38,9 +38,22 @@ def create_app() -> Flask:
     env.install_null_translations(newstyle=True)
     env.filters["money"] = lambda amount, currency="EUR": format_currency(
         amount, currency, locale="fr_FR")
+    # Consumers read prices including VAT: the floor adds French VAT too, without the
+    # platform's tax tables.
+    rate = Decimal("20")
+
+    def shown_price(price: SimpleNamespace, tax_class: str = "standard") -> SimpleNamespace:
+        gross = (price.net * (100 + rate) / 100).quantize(Decimal("0.01"))
+        return SimpleNamespace(amount=gross, public=gross, gross=True, rate=rate)
+
+    env.globals.update(shown_price=shown_price, prices_include_vat=lambda: True,
+                       here=lambda: "/c/bench", current_locale=lambda: "fr_FR",
+                       url_for=lambda endpoint, **kw: "#", csrf_token=lambda: "")
+    env.filters["language_name"] = lambda code: code
     template = env.get_template("storefront/listing.html")
     tenant = SimpleNamespace(name="Comptoir France", locale="fr_FR", is_reseller=False,
-                             primary_color="#1f3a5f", accent_color="#e07a1f", slug="fr")
+                             primary_color="#1f3a5f", accent_color="#e07a1f", slug="fr",
+                             languages=("fr_FR",))
 
     @app.get("/healthz")
     def healthz():  # noqa: ANN202
@@ -51,7 +64,8 @@ def create_app() -> Flask:
         with engine.connect() as conn:
             rows = conn.execute(QUERY, {"limit": page_size}).all()
             total = conn.execute(text("SELECT count(*) FROM products WHERE tenant_id = 1")).scalar()
-        offers = [(SimpleNamespace(sku=r.sku, name=r.name, images=[]), None,
+        offers = [(SimpleNamespace(sku=r.sku, name=r.name, images=[], tax_class="standard"),
+                   None,
                    SimpleNamespace(public=Decimal(r.price), net=Decimal(r.price),
                                    discounted=False, reason=None)) for r in rows]
         page = SimpleNamespace(total=total, page=1, pages=1, facets={})

@@ -186,13 +186,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.context_processor(_template_helpers)
     app.context_processor(lambda: {"platform_name": app.config["PLATFORM_NAME"]})
 
+    import comptoir.legal.models  # noqa: F401  (tables the ORM and Alembic must know)
+    import comptoir.tax.models  # noqa: F401
+    from comptoir.core.language import bp as language_bp
     from comptoir.customers.auth import bp as auth_bp
     from comptoir.customers.auth import login_manager
     from comptoir.customers.views import bp as account_bp
+    from comptoir.legal import views as legal_views
     from comptoir.orders.views import bp as orders_bp
     from comptoir.platform_site import views as platform_views
+    from comptoir.shop_settings.views import bp as shop_settings_bp
     from comptoir.staff.views import bp as staff_bp
     from comptoir.storefront import views as storefront_views
+    from comptoir.tax import display as tax_display
 
     login_manager.init_app(app)
     app.register_blueprint(platform_views.bp)
@@ -201,6 +207,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(orders_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(language_bp)
+    app.register_blueprint(shop_settings_bp)
+    app.register_blueprint(legal_views.bp)
+    app.register_blueprint(legal_views.editor)
+    tax_display.init_app(app)
 
     @app.route("/")
     def index() -> str:

@@ -153,7 +153,35 @@ STOCK = {
     "cz": ((("sklad-brno", "Sklad Brno", "warehouse", 15),), 1),
 }
 
+# Per office: its locale plugin and the seller's identity printed on invoices.
+LOCALES = (
+    ("fr", "locale_fr", {"siren": "123456782", "rcs_city": "Lyon", "legal_form": "SAS",
+                         "share_capital": "100000", "vat_number": "FR11123456782",
+                         "address": "8 quai Saint-Vincent, 69001 Lyon"}),
+    ("de", "locale_de", {"register_court": "Amtsgericht Köln", "register_number": "HRB 12345",
+                         "managing_directors": "Anna Schmidt", "vat_number": "DE136695976",
+                         "address": "Domstraße 1, 50668 Köln"}),
+    ("ch", "locale_ch", {"uid": "CHE-116.281.710", "legal_form": "AG",
+                         "address": "Bahnhofstrasse 1, 8001 Zürich"}),
+    ("gb", "locale_gb", {"company_number": "01234567", "vat_number": "GB980780684",
+                         "registered_office": "1 Park Row, Leeds LS1 5AB"}),
+    ("cz", "locale_cz", {"ico": "25596641", "vat_number": "CZ25596641",
+                         "register": "Krajský soud v Brně, oddíl C, vložka 1234",
+                         "address": "Náměstí Svobody 1, 602 00 Brno"}),
+)
+
+#: Who runs each shop's settings (languages, VAT options, legal texts): tenant admins.
+TENANT_ADMINS = (
+    ("fr", "direction@comptoir-france.example", "Hélène Moreau"),
+    ("ch", "leitung@comptoir-schweiz.example", "Urs Keller"),
+    ("acme-informatique", "gerant@acme-informatique.example", "Paul Girard"),
+)
+
 ACME_COMPANY = "Durand Industries SA"
+#: Durand's Belgian subsidiary: a valid Belgian VAT number, deliveries to Brussels, so its
+#: orders from the French reseller are intra-Community supplies (reverse charge).
+ACME_BELGIAN_COMPANY = ("Durand Benelux SRL", "BE0403170701",
+                        ("achats@durand-benelux.example", "Luc Peeters", "buyer"))
 ACME_USERS = (
     # e-mail, name, role
     ("admin@durand-industries.example", "Claire Durand", "company_admin"),
@@ -179,12 +207,15 @@ def _ensure_tenants() -> None:
             logo=ACME_LOGO, logo_type="image/svg+xml",
         ))
     db.session.flush()
-    fr = service.get_tenant("fr")
-    if not any(p.plugin == "locale_fr" for p in fr.plugins):
-        service.set_plugin_enabled(fr, "locale_fr", True)
-        service.update_plugin_settings(fr, "locale_fr", {
-            "siren": "123456789", "legal_form": "SAS", "share_capital": "100000",
-        })
+    for slug, plugin, settings in LOCALES:
+        office = service.get_tenant(slug)
+        if not any(p.plugin == plugin for p in office.plugins):
+            service.set_plugin_enabled(office, plugin, True)
+            service.update_plugin_settings(office, plugin, settings)
+    switzerland = service.get_tenant("ch")
+    if not (switzerland.settings or {}).get("languages"):
+        # Switzerland speaks German and French: the shop offers both, German first.
+        service.update_shop_settings(switzerland, {"languages": ["fr_CH"]}, actor="demo")
     acme = service.get_tenant("acme-informatique")
     for plugin in ("affiliates", "approvals"):
         if not any(p.plugin == plugin for p in acme.plugins):
@@ -285,7 +316,30 @@ def _ensure_acme_customers(tenant_id: int) -> None:
                 "label": "Siège", "name": "Durand Industries SA — Services généraux",
                 "street": "12 rue de la République", "postcode": "69002", "city": "Lyon",
                 "country": "FR"})
+        name, vat_number, (email, person, role) = ACME_BELGIAN_COMPANY
+        benelux = db.session.scalars(select(Company).where(Company.name == name)).first()
+        if benelux is None:
+            benelux = Company(name=name, vat_number=vat_number)
+            db.session.add(benelux)
+            user = User(email=email, name=person, role=role, company=benelux)
+            user.set_password(DEMO_PASSWORD)
+            db.session.add(user)
+            db.session.flush()
+            customers.add_address(benelux, {
+                "label": "Bruxelles", "name": "Durand Benelux SRL",
+                "street": "Rue de la Loi 16", "postcode": "1000", "city": "Bruxelles",
+                "country": "BE"})
         db.session.commit()
+
+
+def _ensure_tenant_admins(tenants: dict[str, int]) -> None:
+    for slug, email, name in TENANT_ADMINS:
+        with tenant_context(db.session, tenants[slug], _office_of(tenants[slug])):
+            if db.session.scalars(select(User).where(User.email == email)).first() is None:
+                user = User(email=email, name=name, role="tenant_admin")
+                user.set_password(DEMO_PASSWORD)
+                db.session.add(user)
+            db.session.commit()
 
 
 def load_demo() -> Iterator[str]:
@@ -298,11 +352,15 @@ def load_demo() -> Iterator[str]:
     for slug in STOCK:
         _ensure_stock(slug, tenants[slug])
     _ensure_acme_customers(tenants["acme-informatique"])
+    _ensure_tenant_admins(tenants)
     yield "Demo ready. Storefronts (with `script/server`, on http://127.0.0.1:5000):"
     for slug, *_rest in OFFICES:
         yield f"  /s/{slug}/"
     yield "  /s/acme-informatique/   (reseller of fr, co-branded)"
     yield f"Logins at /s/acme-informatique/login, password '{DEMO_PASSWORD}':"
-    for email, _name, role in (*ACME_USERS, ACME_STAFF):
+    for email, _name, role in (*ACME_USERS, ACME_STAFF, ACME_BELGIAN_COMPANY[2]):
         yield f"  {email:<42} {role}"
     yield "Staff pages: /s/acme-informatique/staff/ (log in as the staff user)."
+    yield "Shop settings (languages, VAT, legal texts) at /s/<slug>/staff/settings, as:"
+    for slug, email, _name in TENANT_ADMINS:
+        yield f"  {email:<42} tenant_admin of {slug}"

@@ -25,10 +25,11 @@ from flask_babel import gettext, lazy_gettext, ngettext
 from markupsafe import Markup
 
 from comptoir.core.db import db
-from comptoir.core.i18n import money
+from comptoir.core.i18n import money, plugin_translations
 from comptoir.core.plugins import hookimpl, hooks, plugin_host
 from comptoir.core.scoping import OfficeShared, TenantScoped, current_tenant_id, tenant_context
 from comptoir.core.themes import render
+from comptoir.tax.tables import TAX_CLASSES, Rate, VatTable, VatTableError
 from comptoir.tenants.directory import TenantInfo
 
 
@@ -58,7 +59,57 @@ def plugin_settings(plugin: str, tenant: TenantInfo | None = None) -> dict[str, 
     return copy.deepcopy(values)
 
 
+def vat_table_hook(table: VatTable) -> Any:
+    """A ``comptoir_vat_table`` implementation answering with ``table`` for its country.
+
+    Bind it to the hook's name in the plugin module, as every locale plugin does::
+
+        comptoir_vat_table = vat_table_hook(TABLE)
+    """
+
+    @hookimpl
+    def comptoir_vat_table(tenant: Any, country: str) -> VatTable | None:
+        return table if country == table.country else None
+
+    return comptoir_vat_table
+
+
+def settings_schema_hook(schema: dict[str, Any]) -> Any:
+    """A ``comptoir_settings_schema`` implementation answering with ``schema``::
+
+        comptoir_settings_schema = settings_schema_hook(SETTINGS_SCHEMA)
+    """
+
+    @hookimpl
+    def comptoir_settings_schema() -> dict[str, Any]:
+        return schema
+
+    return comptoir_settings_schema
+
+
+def is_business(order: Any) -> bool:
+    """Whether ``order`` was placed by a company (B2B rules apply) rather than a consumer."""
+    return getattr(order, "company_id", None) is not None
+
+
+def mail_footer(tenant: TenantInfo, locale: str) -> list[str]:
+    """The legal footer of a marketing e-mail to a reader of ``locale``, from the locale
+    plugins (``comptoir_mail_footer``), translated into that language."""
+    from comptoir.legal.texts import mail_footer as footer
+
+    return footer(tenant, locale)
+
+
 __all__ = [
+    "Rate",
+    "TAX_CLASSES",
+    "VatTable",
+    "VatTableError",
+    "is_business",
+    "settings_schema_hook",
+    "vat_table_hook",
+    "mail_footer",
+    "plugin_translations",
     "Markup",
     "OfficeShared",
     "as_tenant",

@@ -147,7 +147,8 @@ def test_demo_is_idempotent(app, run):
     with as_tenant(app, acme_id):
         own = select(func.count(Product.id)).where(Product.tenant_id == acme_id)
         assert db.session.scalar(own) == 2
-        assert db.session.scalar(select(func.count(User.id))) == 4  # Durand x 3, ACME staff
+        # Durand x 3, ACME's staff and manager, Durand Benelux's buyer
+        assert db.session.scalar(select(func.count(User.id))) == 6
 
 
 def test_db_subcommands_work(run):

@@ -30,8 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from comptoir.core.db import db
 from comptoir.core.scoping import OfficeShared, TenantScoped
-
-TAX_CLASSES = ("standard", "intermediate", "reduced", "super_reduced", "zero")
+from comptoir.tax.tables import TAX_CLASSES as TAX_CLASSES  # the catalogue's to offer
 
 
 class Category(OfficeShared, db.Model):

@@ -7,8 +7,9 @@ applies; then plugins may lower the price through ``comptoir_adjust_price`` (pro
 loyalty), and the lowest of their answers wins. The price shown is the price charged: the
 cart and the order call the same functions.
 
-VAT is not the core's business: the ``comptoir_vat_rate`` hook of a locale plugin gives the
-rate, and with no answer the shop says so rather than guess. Amounts are ``Decimal``,
+VAT is not computed here: :mod:`comptoir.tax` applies the country's table, which a locale
+plugin gives through ``comptoir_vat_table``; with no table the shop says so rather than
+guess. Amounts are ``Decimal``,
 rounded half-up to the cent.
 """
 
@@ -169,8 +170,29 @@ def _describe_sum() -> str:
 
 
 def default_variant(tenant: Any, product: Product) -> Variant | None:
-    """The variant a shop offers first: the one made for its country, else the first."""
+    """The variant a shop offers first.
+
+    The active variant matching most of the shop's preferred attributes
+    (``settings["default_variant"]``, e.g. keyboard AZERTY and plug E; names and values
+    compared without regard to case), then among those the one made for the shop's country,
+    else one for any market, else the first.
+    """
+
+    def folded(attributes: Any) -> dict[str, str]:
+        return {str(k).strip().casefold(): str(v).strip().casefold()
+                for k, v in (attributes or {}).items()}
+
     active = [v for v in product.variants if v.active]
+    wanted = folded((getattr(tenant, "settings", None) or {}).get("default_variant"))
+    if wanted and active:
+        def matches(variant: Variant) -> int:
+            have = folded(variant.attributes)
+            return sum(1 for name, value in wanted.items() if have.get(name) == value)
+
+        scores = [matches(v) for v in active]
+        best = max(scores)
+        if best:
+            active = [v for v, score in zip(active, scores, strict=True) if score == best]
     for variant in active:
         if variant.country == tenant.country:
             return variant
@@ -179,19 +201,21 @@ def default_variant(tenant: Any, product: Product) -> Variant | None:
 
 
 def vat_rate(tenant: Any, tax_class: str, on_date: date | None = None) -> Decimal | None:
-    """The rate in percent for ``tax_class`` in the tenant's country, or ``None``."""
-    rate = hooks(tenant).comptoir_vat_rate(
-        tenant=tenant, country=tenant.country, tax_class=tax_class,
-        on_date=on_date or date.today(),
-    )
-    if rate is None:
-        return None
-    if isinstance(rate, bool) or not isinstance(rate, (Decimal, int)) or not 0 <= rate < 100:
-        # Money is never computed from a float or a guess: show the price without VAT.
-        log.error("comptoir_vat_rate gave %r for %s; a Decimal percent is expected",
-                  rate, tax_class)
-        return None
-    return Decimal(rate)
+    """The rate in percent for ``tax_class`` in the shop's country today, or ``None`` when
+    the country has no table or no rate for the class (the page then says VAT is unknown;
+    the checkout refuses the order, see :mod:`comptoir.orders.service`)."""
+    from comptoir.tax.basis import domestic
+    from comptoir.tax.tables import UnknownTaxClass
+
+    memo = _memo()
+    key = ("vat", tax_class, on_date)
+    if key not in memo:
+        try:
+            memo[key] = domestic(tenant, on_date).rate(tax_class)
+        except UnknownTaxClass:
+            log.warning("no VAT rate for tax class %s in %s", tax_class, tenant.country)
+            memo[key] = None
+    return memo[key]
 
 
 def gross(net: Decimal, rate: Decimal) -> Decimal:

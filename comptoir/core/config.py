@@ -42,6 +42,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CATALOGUE_PAGE_SIZE", 24, "Products per catalogue page.", int),
     Setting("TENANT_CACHE_SIZE", 10000, "How many resolved hosts and slugs the tenant "
             "directory keeps in memory per process.", int),
+    Setting("VIES_URL", "https://ec.europa.eu/taxation_customs/vies/rest-api/check-vat-number",
+            "The European Commission's VIES REST endpoint, asked about EU VAT numbers by "
+            "shops that turned `vies_check` on."),
+    Setting("VIES_TIMEOUT", 10, "Seconds to wait for VIES before charging VAT instead of "
+            "applying the reverse charge.", int),
 )
 
 PREFIX = "COMPTOIR_"

@@ -124,17 +124,24 @@ def comptoir_menu_items(tenant: Any) -> list[dict[str, str]] | None:
 
 
 @hookspec(firstresult=True)
-def comptoir_vat_rate(tenant: Any, country: str, tax_class: str, on_date: Any) -> Any:
-    """Return the VAT rate, in percent, for a tax class in a country on a date.
+def comptoir_vat_table(tenant: Any, country: str) -> Any:
+    """Return the VAT table of ``country``: its rates with their dates, and its rounding.
 
-    Called when a price is shown or an order is taxed. *firstresult*: stops at the first
-    non-``None`` result; with no answer the core applies no VAT and says so on the page.
+    Called when a price is shown, a checkout is totalled or an order is taxed, first on the
+    tenant's enabled plugins for its own country; for a destination country (a distance sale
+    under the EU One-Stop Shop) on every installed plugin, with ``tenant`` ``None``, since a
+    table is reference data. *firstresult*: stops at the first non-``None`` result; with no
+    table for its own country a shop charges no VAT and says so on its pages.
 
-    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
-    :param country: ISO 3166 alpha-2 code of the country whose VAT applies.
-    :param tax_class: ``"standard"``, ``"reduced"``, ``"super_reduced"`` or ``"zero"``.
-    :param on_date: the :class:`datetime.date` that decides which rate is in force.
-    :return: a :class:`decimal.Decimal` such as ``Decimal("20")``, or ``None``.
+    Build the table once, at import, so a mistake in it fails at start-up: a
+    :class:`comptoir.toolkit.VatTable` checks that every rate has a date it comes into force
+    and a known tax class. An office's scheduled changes (its ``vat_rate_changes`` setting)
+    are added by the core.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`, or ``None``.
+    :param country: ISO 3166 alpha-2 code of the country whose VAT is wanted.
+    :return: a :class:`comptoir.toolkit.VatTable`, or ``None`` if this plugin does not know
+        ``country``.
     """
 
 
@@ -165,6 +172,35 @@ def comptoir_legal_mentions(tenant: Any) -> list[str] | None:
 
     :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
     :return: a list of sentences, already translated, or ``None``.
+    """
+
+
+@hookspec
+def comptoir_invoice_mentions(tenant: Any, order: Any) -> list[str] | None:
+    """Return what the law adds to this order's invoice, beyond the shop's legal mentions.
+
+    Called when an invoice is drawn (HTML or PDF). The mentions of all plugins are printed
+    after the core's (payment terms, the VAT regime's wording from the country's table):
+    late-payment penalties between businesses in France, for instance.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param order: the :class:`~comptoir.orders.models.Order` being invoiced.
+    :return: a list of sentences, already translated, or ``None``.
+    """
+
+
+@hookspec
+def comptoir_mail_footer(tenant: Any, locale: str) -> list[str] | None:
+    """Return the legal lines every marketing e-mail of this shop ends with.
+
+    Called when the newsletters plugin (or any sender of marketing mail) builds a message
+    for a reader whose language is ``locale``; the lines of all plugins are printed in
+    order, under the shop's name and address. The country's locale plugin answers with the
+    seller's identity and what its law requires, in ``locale``.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param locale: the reader's locale, one the shop offers (``fr_CH``, ``de_CH``...).
+    :return: a list of lines, or ``None``.
     """
 
 

@@ -169,7 +169,8 @@ class PluginHost:
 
     @property
     def every_hook(self) -> HookRelay:
-        """All plugins at once: for start-up hooks only."""
+        """All plugins at once: for start-up hooks, and for reference data every shop may
+        need whatever it enabled (a destination country's VAT table)."""
         return self.hooks(frozenset(self.optional))
 
     def only(self, name: str) -> HookRelay:

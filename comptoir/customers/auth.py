@@ -81,12 +81,15 @@ def logout() -> Any:
 
 
 def _safe_next() -> str | None:
-    """The ``next`` page if it is a path of this storefront, else ``None``.
+    return safe_next(request.args.get("next", ""))
+
+
+def safe_next(target: str) -> str | None:
+    """``target`` if it is a path of this storefront, else ``None``.
 
     Control characters are refused outright: browsers and Werkzeug drop some of them, which
     turns ``/\t/evil.example`` into the protocol-relative ``//evil.example``.
     """
-    target = request.args.get("next", "")
     if not target or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return None
     parts = urlsplit(target)

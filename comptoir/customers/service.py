@@ -141,6 +141,24 @@ def addresses(company: Company) -> list[CompanyAddress]:
         CompanyAddress.is_default.desc(), CompanyAddress.label)))
 
 
+def set_vat_number(company: Company, number: str) -> str | None:
+    """Give the company its VAT number, checked by python-stdnum; empty removes it.
+
+    A wrong number is refused with what is wrong with it, and the old one stays: a reverse
+    charge must never rest on a number that cannot exist.
+    """
+    from comptoir.tax.vatnumbers import VatNumberError, normalise_company_number
+
+    if not number.strip():
+        company.vat_number = None
+        return None
+    try:
+        company.vat_number = normalise_company_number(number)
+    except VatNumberError as wrong:
+        raise CustomerError("vat_number", str(wrong)) from None
+    return company.vat_number
+
+
 def add_address(company: Company, values: dict[str, str], default: bool = False) -> CompanyAddress:
     """Keep an address in the company's book; the first one becomes the default."""
     fields = {k: str(values.get(k, "")).strip() for k in

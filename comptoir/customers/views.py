@@ -1,4 +1,4 @@
-"""The company admin's page: the company's address book."""
+"""The company admin's page: the company's VAT number and address book."""
 
 from __future__ import annotations
 
@@ -33,11 +33,13 @@ def addresses() -> Any:
         try:
             if request.form.get("action") == "delete":
                 service.remove_address(company, int(request.form.get("id", "0") or 0))
+            elif request.form.get("action") == "vat_number":
+                service.set_vat_number(company, request.form.get("vat_number", ""))
             else:
                 service.add_address(company, request.form.to_dict(),
                                     default=request.form.get("is_default") == "yes")
             db.session.commit()
-            flash(_("Address book updated."), "success")
+            flash(_("Company details updated."), "success")
             return redirect(url_for("account.addresses"), 303)
         except (service.CustomerError, ValueError) as refused:
             db.session.rollback()

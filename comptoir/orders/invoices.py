@@ -1,9 +1,12 @@
 """Invoices, in HTML for the browser and in PDF for the accounts department.
 
 The invoice carries what the law of the seller's country asks for through the locale
-plugin's ``comptoir_legal_mentions`` (SIREN, withdrawal right...); the core adds what every
-invoice needs: seller, buyer, a sequential number (the order's, gapless per tenant), dates,
-lines with their net prices, VAT per rate, totals, and the payment terms. Figures are
+plugin's ``comptoir_legal_mentions`` (SIREN, RCS, capital, VAT number...) and
+``comptoir_invoice_mentions`` (late-payment penalties between businesses...); the core adds
+what every invoice needs: seller, buyer and its VAT number, a sequential number (the
+order's, gapless per tenant), the dates of issue and of sale, lines with their net prices,
+the base and the VAT of each rate, totals, the payment terms, and the wording of the VAT
+regime from the country's table ("Autoliquidation" for a reverse charge in France). Figures are
 formatted by Babel in the shop's locale. The PDF is drawn with fpdf2 in DejaVu Sans, shipped
 beside this module, which covers every office's alphabet (``€``, ``Č``, French spaces).
 """
@@ -12,14 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from flask_babel import format_date, gettext
 
 from comptoir.core.i18n import money, percent
-from comptoir.core.plugins import hooks
+from comptoir.legal.texts import invoice_mentions, legal_mentions
 from comptoir.orders.default_hooks import INVOICE_TERMS_DAYS
 from comptoir.orders.models import Order
 
@@ -40,6 +42,9 @@ class Invoice:
     total_gross: str
     terms: str
     mentions: list[str]
+    #: Why no VAT, or whose VAT, in the words the seller's law requires; or ``None``.
+    regime: str | None = None
+    sold: date | None = None
 
 
 def build(tenant: Any, order: Order) -> Invoice:
@@ -50,8 +55,10 @@ def build(tenant: Any, order: Order) -> Invoice:
     buyer = [x for x in (address.get("company"), address.get("name"), address.get("street"),
                          f"{address.get('postcode', '')} {address.get('city', '')}".strip(),
                          address.get("country")) if x]
-    if order.company is not None and order.company.vat_number:
-        buyer.append(gettext("VAT number: %(number)s", number=order.company.vat_number))
+    buyer_number = order.buyer_vat_number or (order.company.vat_number
+                                              if order.company is not None else None)
+    if buyer_number:
+        buyer.append(gettext("VAT number: %(number)s", number=buyer_number))
     seller = [tenant.name]
     if tenant.is_reseller:
         seller.append(gettext("a %(office)s reseller", office=tenant.office_name))
@@ -62,21 +69,38 @@ def build(tenant: Any, order: Order) -> Invoice:
          money(line.line_net, currency))
         for line in order.lines
     ]
-    vat = [(gettext("VAT %(rate)s", rate=percent(Decimal(rate) / 100)),
-            money(Decimal(amount), currency))
-           for rate, amount in sorted(order.vat_breakdown.items(), key=lambda x: Decimal(x[0]))]
+    vat = [(gettext("VAT %(rate)s on %(base)s", rate=percent(rate / 100),
+                    base=money(base, currency)), money(amount, currency))
+           for rate, base, amount in order.vat_by_rate]
     if due is not None:
         terms = gettext("Payment due on %(date)s.", date=format_date(due, "long"))
     else:
         terms = gettext("Paid by %(method)s.", method=order.payment_method.replace("_", " "))
-    mentions = [m for found in hooks(tenant).comptoir_legal_mentions(tenant=tenant) if found
-                for m in found]
+    mentions = legal_mentions(tenant) + invoice_mentions(tenant, order)
     return Invoice(
         number=f"F-{order.number:06d}", issued=issued, due=due, seller=seller, buyer=buyer,
         lines=lines, vat=vat, total_net=money(order.total_net, currency),
         total_vat=money(order.total_vat, currency),
         total_gross=money(order.total_gross, currency), terms=terms, mentions=mentions,
+        regime=regime_wording(tenant, order), sold=issued,
     )
+
+
+def regime_wording(tenant: Any, order: Order) -> str | None:
+    """The sentence the seller's law wants when no VAT, or another country's, is charged."""
+    from comptoir.tax.basis import DOMESTIC, OSS, UNTAXED, table_for
+    from comptoir.tax.display import country_name
+
+    if order.vat_regime == OSS:
+        return gettext("VAT of %(country)s, the country of delivery (One-Stop Shop).",
+                       country=country_name(order.tax_country))
+    if order.vat_regime == UNTAXED:
+        return gettext("No VAT charged: this shop is not set up to charge VAT.")
+    if order.vat_regime == DOMESTIC:
+        return None
+    table = table_for(tenant, tenant.country)
+    wording = table.mentions.get(order.vat_regime) if table is not None else None
+    return str(wording) if wording else None
 
 
 def _fit(doc: Any, text: str, width: float) -> str:
@@ -103,6 +127,9 @@ def pdf(invoice: Invoice) -> bytes:
     doc.set_font("dejavu", size=10)
     doc.cell(0, 6, gettext("Date: %(date)s", date=format_date(invoice.issued, "long")),
              new_x="LMARGIN", new_y="NEXT")
+    if invoice.sold is not None:
+        doc.cell(0, 6, gettext("Date of sale: %(date)s", date=format_date(invoice.sold, "long")),
+                 new_x="LMARGIN", new_y="NEXT")
     doc.ln(4)
     top = doc.get_y()
     doc.multi_cell(90, 5, "\n".join(invoice.seller), new_x="LMARGIN", new_y="NEXT")
@@ -128,6 +155,10 @@ def pdf(invoice: Invoice) -> bytes:
         doc.cell(155, 6, label, align="R")
         doc.cell(25, 6, amount, align="R", new_x="LMARGIN", new_y="NEXT")
     doc.ln(6)
+    if invoice.regime:
+        doc.set_font("dejavu", "B", 9)
+        doc.multi_cell(0, 5, invoice.regime, new_x="LMARGIN", new_y="NEXT")
+        doc.set_font("dejavu", size=10)
     doc.multi_cell(0, 5, invoice.terms, new_x="LMARGIN", new_y="NEXT")
     doc.set_font("dejavu", size=8)
     for mention in invoice.mentions:

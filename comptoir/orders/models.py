@@ -133,6 +133,13 @@ class Order(TenantScoped, db.Model):
     total_gross: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     #: VAT per rate, ``{"20": "200.00"}``, as printed on the invoice.
     vat_breakdown: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    #: Whose VAT applied and why (see :mod:`comptoir.tax.basis`): the seller's country for a
+    #: domestic sale, the destination's under OSS, none for reverse charge or export.
+    tax_country: Mapped[str | None] = mapped_column(String(2))
+    vat_regime: Mapped[str] = mapped_column(String(20), default="domestic")
+    #: The buyer's VAT number as checked when the order was placed (reverse charge).
+    buyer_vat_number: Mapped[str | None] = mapped_column(String(32))
+    destination_country: Mapped[str | None] = mapped_column(String(2), index=True)
     expected_delivery: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
@@ -148,6 +155,19 @@ class Order(TenantScoped, db.Model):
                         foreign_keys=[user_id])
     company = relationship("Company", primaryjoin="Company.id == Order.company_id",
                            foreign_keys=[company_id])
+
+    @property
+    def vat_by_rate(self) -> list[tuple[Decimal, Decimal, Decimal]]:
+        """``(rate, base, VAT)`` per rate, as the invoice prints them: bases from the lines,
+        VAT as it was computed (and rounded) when the order was placed."""
+        from comptoir.tax.compute import rate_key
+
+        bases: dict[Decimal, Decimal] = {}
+        for line in self.lines:
+            if line.vat_rate is not None:
+                bases[line.vat_rate] = bases.get(line.vat_rate, Decimal("0")) + line.line_net
+        return [(rate, base, Decimal(self.vat_breakdown.get(rate_key(rate), "0")))
+                for rate, base in sorted(bases.items())]
 
 
 class OrderLine(TenantScoped, db.Model):

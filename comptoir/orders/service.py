@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from flask import session as web_session
@@ -47,6 +48,10 @@ from comptoir.orders.models import (
     ReturnRequest,
 )
 from comptoir.stock import service as stock
+from comptoir.tax import basis as tax
+from comptoir.tax.compute import Taxes, compute
+from comptoir.tax.tables import UnknownTaxClass
+from comptoir.tax.vatnumbers import VatNumberError, normalise, usable_for_reverse_charge
 
 log = logging.getLogger("comptoir.orders")
 
@@ -251,9 +256,18 @@ class Address:
             if len(values[key]) > 200:
                 raise CheckoutError(f"{prefix}{key}", "is longer than 200 characters")
         values["country"] = values["country"].upper()
-        if len(values["country"]) != 2 or not values["country"].isalpha():
+        if values["country"] not in _countries():
             raise CheckoutError(f"{prefix}country", "is a two-letter country code, e.g. FR")
         return cls(**values)
+
+
+@cache
+def _countries() -> frozenset[str]:
+    """ISO 3166 codes Babel knows (``FR``, ``DE``...), not regions such as ``150``."""
+    from babel import Locale
+
+    return frozenset(code for code in Locale("en").territories if code.isalpha()
+                     and len(code) == 2 and code not in ("ZZ", "EU", "EZ", "UN", "QO"))
 
 
 @dataclass
@@ -363,17 +377,14 @@ def _next_number() -> int:
     return bumped
 
 
-def _totals(lines: list[OrderLine]) -> tuple[Decimal, Decimal, dict[str, str]]:
-    """Net total, VAT and VAT per rate, rounded once per rate (per invoice)."""
-    net_by_rate: dict[Decimal, Decimal] = defaultdict(Decimal)
-    for line in lines:
-        if line.vat_rate is not None:
-            net_by_rate[line.vat_rate] += line.line_net
-    breakdown = {format(rate.normalize(), "f"): pricing.to_cents(amount * rate / 100)
-                 for rate, amount in sorted(net_by_rate.items())}
-    net = sum((line.line_net for line in lines), Decimal("0"))
-    vat = sum(breakdown.values(), Decimal("0"))
-    return net, vat, {rate: str(amount) for rate, amount in breakdown.items()}
+def _taxes(lines: list[OrderLine], basis: tax.Basis) -> Taxes:
+    """VAT per rate of the order's lines, rounded as the taxing country says."""
+    return compute(((line.line_net, line.vat_rate) for line in lines
+                    if line.vat_rate is not None), basis.rounding)
+
+
+def _untaxed_net(lines: list[OrderLine]) -> Decimal:
+    return sum((line.line_net for line in lines if line.vat_rate is None), Decimal("0"))
 
 
 MAX_LINE = Decimal("9999999999.99")
@@ -399,9 +410,20 @@ def _split_by_tax_class(configuration: Configuration, net: Decimal) -> list[tupl
     return shares
 
 
-def order_lines(tenant: Any, priced: Priced, method: ShippingMethod) -> list[OrderLine]:
+def order_lines(tenant: Any, priced: Priced, method: ShippingMethod,
+                basis: tax.Basis) -> list[OrderLine]:
     """What the order (and the checkout's summary) will say: one line per item and VAT
-    class, and the delivery."""
+    class, and the delivery, each with the rate ``basis`` gives its class.
+
+    Raises :class:`CheckoutError` when the taxing country has no rate for a class: an order
+    is never taxed at a guess.
+    """
+    def rate(tax_class: str) -> Decimal | None:
+        try:
+            return basis.rate(tax_class)
+        except UnknownTaxClass as unknown:
+            raise CheckoutError("tax_class", str(unknown)) from None
+
     rows = []
     for line, price, _left in priced.lines:
         if line.variant_id is not None:
@@ -410,7 +432,7 @@ def order_lines(tenant: Any, priced: Priced, method: ShippingMethod) -> list[Ord
                 sku=line.variant.sku, name=product.name, quantity=line.quantity,
                 unit_public=price.public, unit_net=price.net,
                 line_net=price.net * line.quantity, tax_class=product.tax_class,
-                vat_rate=pricing.vat_rate(tenant, product.tax_class)))
+                vat_rate=rate(product.tax_class)))
             continue
         configuration = line.configuration
         parts = _split_by_tax_class(configuration, price.net)
@@ -422,28 +444,65 @@ def order_lines(tenant: Any, priced: Priced, method: ShippingMethod) -> list[Ord
                 sku=configuration.code, name=configuration.name, quantity=line.quantity,
                 unit_public=share_public, unit_net=unit_net,
                 line_net=unit_net * line.quantity, tax_class=tax_class,
-                vat_rate=pricing.vat_rate(tenant, tax_class)))
+                vat_rate=rate(tax_class)))
     if method.price:
         rows.append(OrderLine(sku=f"SHIPPING-{method.code.upper()}", name=method.code,
                               quantity=1, unit_public=method.price, unit_net=method.price,
                               line_net=method.price, tax_class="standard",
-                              vat_rate=pricing.vat_rate(tenant, "standard")))
+                              vat_rate=rate("standard")))
     return rows
 
 
 @dataclass
 class Preview:
+    """The checkout's summary: the same lines and the same VAT code as the order."""
+
     shipping: Decimal
     net: Decimal
-    vat: dict[str, str]
+    taxes: Taxes
     gross: Decimal
+    basis: tax.Basis
+
+    @property
+    def vat(self) -> dict[str, str]:
+        return self.taxes.breakdown()
+
+    @property
+    def basis_key(self) -> str:
+        """What the shopper was shown, echoed by the form: a change re-asks them."""
+        return f"{self.basis.regime}:{self.basis.country or ''}"
 
 
-def preview(tenant: Any, priced: Priced, shipping_method: str) -> Preview:
+def checkout_basis(tenant: Any, company: Company | None, destination: str | None,
+                   vat_number: str | None = None) -> tax.Basis:
+    """The VAT situation for delivering to ``destination``; raises :class:`CheckoutError`
+    when it cannot be decided (no VAT table known for a consumer's country under OSS)."""
+    try:
+        return tax.determine(tenant, destination=destination, vat_number=vat_number)
+    except tax.NoVatTable as missing:
+        raise CheckoutError("shipping_country",
+                            f"we cannot deliver consumers in {missing.country} yet") from None
+
+
+def company_vat_number(company: Company | None) -> str | None:
+    """The company's VAT number if well formed (no VIES call: for showing, not charging)."""
+    if company is None or not company.vat_number:
+        return None
+    try:
+        return normalise(company.vat_number)
+    except VatNumberError:
+        return None
+
+
+def preview(tenant: Any, priced: Priced, shipping_method: str,
+            basis: tax.Basis | None = None) -> Preview:
     """The totals the order will have, computed by the same code as the order itself."""
     method = SHIPPING_METHODS.get(shipping_method, SHIPPING_METHODS["standard"])
-    net, vat, breakdown = _totals(order_lines(tenant, priced, method))
-    return Preview(method.price, net, breakdown, net + vat)
+    basis = basis or tax.domestic(tenant)
+    rows = order_lines(tenant, priced, method, basis)
+    taxes = _taxes(rows, basis)
+    net = taxes.net + _untaxed_net(rows)
+    return Preview(method.price, net, taxes, net + taxes.vat, basis)
 
 
 def payment_methods(tenant: Any, company: Company | None) -> list[dict[str, str]]:
@@ -453,11 +512,15 @@ def payment_methods(tenant: Any, company: Company | None) -> list[dict[str, str]
 
 def place_order(tenant: Any, user: User | None, company: Company | None, *,
                 email: str, billing: Address, shipping: Address, shipping_method: str,
-                payment_method: str, accepted_prices: str = "") -> Order:
+                payment_method: str, accepted_prices: str = "",
+                shown_tax: str | None = None) -> Order:
     """Turn the cart into an order, or refuse with a :class:`CheckoutError` and change nothing.
 
     :param accepted_prices: the :func:`price_signature` of the prices the shopper confirmed
         after being told they changed.
+    :param shown_tax: the :attr:`Preview.basis_key` of the summary the shopper saw; if the
+        addresses they entered change whose VAT applies (a delivery abroad, a reverse
+        charge), the checkout stops and shows the new totals instead of charging others.
     """
     cart = current_cart(user)
     if cart is None or not cart.lines:
@@ -482,11 +545,19 @@ def place_order(tenant: Any, user: User | None, company: Company | None, *,
         db.session.commit()
         raise CheckoutError("prices", "some prices changed since you added the items")
 
-    rows = order_lines(tenant, priced, method)
+    vat_number = usable_for_reverse_charge(
+        tenant, company.vat_number if company is not None else None)
+    basis = checkout_basis(tenant, company, shipping.country, vat_number)
+    rows = order_lines(tenant, priced, method, basis)
     if any(row.line_net > MAX_LINE for row in rows) or sum(
             (row.line_net for row in rows), Decimal("0")) > MAX_LINE:
         raise CheckoutError("quantity", "this order is too large to be placed online")
-    net, vat, breakdown = _totals(rows)
+    taxes = _taxes(rows, basis)
+    net, vat = taxes.net + _untaxed_net(rows), taxes.vat
+    shown = Preview(method.price, net, taxes, net + vat, basis).basis_key
+    if shown_tax is not None and shown_tax != shown:
+        db.session.commit()  # keep the VIES answer, if one was asked for
+        raise CheckoutError("tax", shown)
     # Stock first, in the office's own transaction, before this one writes anything: the
     # guarded UPDATE decides who gets the last unit, and SQLite allows one writer at a time.
     reference = f"{tenant.slug}-{uuid.uuid4().hex[:16]}"
@@ -501,7 +572,9 @@ def place_order(tenant: Any, user: User | None, company: Company | None, *,
             billing_address=vars(billing), shipping_address=vars(shipping),
             shipping_method=method.code, payment_method=payment_method,
             currency=tenant.currency, total_net=net, total_vat=vat, total_gross=net + vat,
-            vat_breakdown=breakdown, lines=rows,
+            vat_breakdown=taxes.breakdown(), lines=rows, tax_country=basis.country,
+            vat_regime=basis.regime, buyer_vat_number=basis.vat_number,
+            destination_country=shipping.country,
             expected_delivery=expected_delivery(not priced.short, method),
         )
         db.session.add(order)

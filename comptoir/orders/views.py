@@ -40,6 +40,11 @@ def _explain(error: service.CheckoutError) -> str:
                     "and confirm your order."),
         "stock": _("Not enough stock: %(detail)s.", detail=error.problem),
         "line": _("This line is no longer in your cart."),
+        "tax": _("Your addresses change the VAT of this order: please check the new totals "
+                 "and confirm."),
+        "tax_class": _("An item in your cart cannot be sold here: %(detail)s.",
+                       detail=error.problem),
+        "shipping_country": _("We cannot deliver there yet: %(detail)s.", detail=error.problem),
     }
     return messages.get(error.field, _("Please check this field: %(field)s (%(problem)s).",
                                        field=error.field, problem=error.problem))
@@ -50,7 +55,11 @@ def cart() -> str:
     company = current_company()
     basket = service.current_cart(_user())
     priced = service.price_cart(g.tenant, basket, company)
-    return render("orders/cart.html", priced=priced)
+    try:
+        summary = service.preview(g.tenant, priced, "standard") if priced.lines else None
+    except service.CheckoutError:
+        summary = None  # an item without a VAT rate here: the checkout will say which
+    return render("orders/cart.html", priced=priced, preview=summary)
 
 
 @bp.route("/cart/add", methods=["POST"])
@@ -102,6 +111,7 @@ def checkout() -> Any:
                 shipping_method=form.get("shipping_method", ""),
                 payment_method=form.get("payment_method", ""),
                 accepted_prices=form.get("accepted_prices", ""),
+                shown_tax=form.get("tax_basis"),
             )
         except service.CheckoutError as refused:
             db.session.rollback()
@@ -127,13 +137,34 @@ def checkout() -> Any:
             first = book[0]
             defaults.update({f"billing_{k}": getattr(first, k)
                              for k in ("name", "street", "postcode", "city", "country")})
+    values = {**defaults, **form.to_dict()}
+    preview, problem = _preview(priced, company, values)
+    error = error or problem
     return render(
         "orders/checkout.html", priced=priced, methods=methods,
-        shipping_methods=service.SHIPPING_METHODS, form={**defaults, **form.to_dict()},
+        shipping_methods=service.SHIPPING_METHODS, form=values,
         error=error, message=_explain(error) if error else None,
-        signature=service.price_signature(priced),
-        preview=service.preview(g.tenant, priced, form.get("shipping_method", "standard")),
+        signature=service.price_signature(priced), preview=preview,
+        vat_number=service.company_vat_number(company),
     ), 200 if error is None else 400
+
+
+def _preview(priced: service.Priced, company: Any, values: dict[str, str]
+             ) -> tuple[service.Preview | None, service.CheckoutError | None]:
+    """The summary for the addresses in the form: their country decides whose VAT."""
+    same = values.get("same_address", "yes" if request.method == "GET" else "")
+    destination = (values.get("billing_country") if same
+                   else values.get("shipping_country")) or g.tenant.country
+    method = values.get("shipping_method", "standard")
+    try:
+        basis = service.checkout_basis(g.tenant, company, destination.strip().upper()[:2],
+                                       service.company_vat_number(company))
+        return service.preview(g.tenant, priced, method, basis), None
+    except service.CheckoutError as problem:
+        try:
+            return service.preview(g.tenant, priced, method), problem
+        except service.CheckoutError as unknown_class:
+            return None, unknown_class
 
 
 def _visible_order(number: int) -> Order:

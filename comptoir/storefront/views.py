@@ -119,14 +119,12 @@ def product(sku: str) -> str:
     if chosen is None:
         abort(404)
     price = pricing.variant_price(g.tenant, chosen, company)
-    rate = pricing.vat_rate(g.tenant, item.tax_class)
-    gross = pricing.gross(price.net, rate) if rate is not None else None
     available = stock.availability([chosen.id])[chosen.id] if item.stocked else None
     delivery = expected_delivery(available is None or available > 0,
                                  SHIPPING_METHODS["standard"])
     return render(
         "storefront/product.html", product=item, variants=variants, chosen=chosen,
-        price=price, vat_rate=rate, gross=gross, related=catalog.related(item, entitlement),
+        price=price, related=catalog.related(item, entitlement),
         available=available, delivery=delivery,
     )
 

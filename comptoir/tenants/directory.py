@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from comptoir.core.scoping import TenantSession
 from comptoir.tenants.models import RESELLER, PlatformState, Tenant, TenantDomain, TenantPlugin
+from comptoir.tenants.settings import effective as effective_settings
 
 DEFAULT_THEME = "default"
 
@@ -54,6 +55,11 @@ class TenantInfo:
     plugins: frozenset[str]
     plugin_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     domains: tuple[str, ...] = ()
+    #: The shop's own settings with its office's and the defaults filled in
+    #: (:mod:`comptoir.tenants.settings`).
+    settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: Locales offered, the shop's own first; more than one shows a language switcher.
+    languages: tuple[str, ...] = ()
 
     @property
     def is_reseller(self) -> bool:
@@ -105,6 +111,8 @@ def build_info(conn: Connection, row: Any) -> TenantInfo:
         select(TenantDomain.domain).where(TenantDomain.tenant_id == row.id)
     ).scalars().all()
     chain = tuple(dict.fromkeys(t for t in (row.theme, office.theme, DEFAULT_THEME) if t))
+    shop_settings = effective_settings(office.settings, row.settings, row.id != office.id)
+    locale = _first(row.locale, office.locale) or FALLBACK_LOCALE
     return TenantInfo(
         id=row.id,
         slug=row.slug,
@@ -114,7 +122,7 @@ def build_info(conn: Connection, row: Any) -> TenantInfo:
         office_slug=office.slug,
         office_name=office.name,
         country=_first(row.country, office.country) or "",
-        locale=_first(row.locale, office.locale) or FALLBACK_LOCALE,
+        locale=locale,
         currency=_first(row.currency, office.currency) or FALLBACK_CURRENCY,
         timezone=_first(row.timezone, office.timezone) or FALLBACK_TIMEZONE,
         theme_chain=chain,
@@ -124,6 +132,8 @@ def build_info(conn: Connection, row: Any) -> TenantInfo:
         plugins=frozenset(enabled),
         plugin_settings=MappingProxyType(settings),
         domains=tuple(sorted(domains)),
+        settings=shop_settings,
+        languages=tuple(dict.fromkeys((locale, *shop_settings.get("languages", ())))),
     )
 
 

@@ -44,6 +44,10 @@ class Tenant(db.Model):
     logo: Mapped[bytes | None] = mapped_column(LargeBinary)
     logo_type: Mapped[str | None] = mapped_column(String(40))
     public: Mapped[bool] = mapped_column(default=True)
+    #: Localisation and shop settings (languages, price display, VAT options...), validated
+    #: by :mod:`comptoir.tenants.settings`; a reseller's fill in over its office's where the
+    #: office allows it.
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     parent: Mapped[Tenant | None] = relationship(remote_side=[id], back_populates="children")

@@ -21,10 +21,27 @@ def test_platform_home_leads_to_the_french_office_in_french(live_server, page):
     expect(page).to_have_url(live_server + "/s/fr/")
     expect(page.locator("html")).to_have_attribute("lang", "fr-FR")
     expect(page.get_by_role("link", name="Se connecter")).to_be_visible()
-    price = format_currency(Decimal("649.00"), "EUR", locale="fr_FR")
-    expect(page.locator(".product-card", has_text="PC Bureau Pro")).to_contain_text(price)
+    # A visitor is a consumer: 649.00 excluding VAT reads 778.80 including French VAT.
+    card = page.locator(".product-card", has_text="PC Bureau Pro")
+    expect(card).to_contain_text(format_currency(Decimal("778.80"), "EUR", locale="fr_FR"))
+    expect(card).to_contain_text("TTC")
     assert image_loaded(page, "img.logo-platform")
     assert page.locator("img.logo-reseller").count() == 0
+
+
+def test_a_visitor_switches_prices_to_excluding_vat_and_the_swiss_shop_to_french(
+        live_server, page):
+    page.goto(live_server + "/s/fr/")
+    page.get_by_role("button", name="Afficher les prix HT").click()
+    card = page.locator(".product-card", has_text="PC Bureau Pro")
+    expect(card).to_contain_text(format_currency(Decimal("649.00"), "EUR", locale="fr_FR"))
+    expect(card).to_contain_text("HT")
+    page.goto(live_server + "/s/ch/")
+    expect(page.locator("html")).to_have_attribute("lang", "de-CH")
+    page.locator("form.language-switcher button[lang='fr-CH']").click()
+    expect(page).to_have_url(live_server + "/s/ch/")
+    expect(page.locator("html")).to_have_attribute("lang", "fr-CH")
+    expect(page.get_by_role("link", name="Se connecter")).to_be_visible()
 
 
 def test_reseller_storefront_is_cobranded(live_server, page):

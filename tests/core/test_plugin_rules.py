@@ -68,7 +68,7 @@ def test_plugin_template_vars_reach_the_template(app, client, make_tenant, tmp_p
             env.loader.loaders.pop(0)
 
 
-def test_a_float_vat_rate_is_ignored_not_a_crash(app, client, make_tenant):
+def test_a_vat_table_that_is_not_one_is_ignored_not_a_crash(app, client, make_tenant):
     register(app, "badvat", rude_plugins.BadVat)
     shop = make_tenant("shop", plugins=["badvat"])
     with as_tenant(app, shop):

@@ -99,9 +99,8 @@ def test_failing_firstresult_hook_falls_through_to_next_plugin(app, make_tenant)
         from comptoir.tenants.resolution import directory
 
         info = directory().by_slug("taxed")
-        rate = hooks(info).comptoir_vat_rate(
-            tenant=info, country="FR", tax_class="standard", on_date=date(2026, 1, 1)
-        )
+        table = hooks(info).comptoir_vat_table(tenant=info, country="FR")
+        rate = table.rate("standard", date(2026, 1, 1))
     assert tenant.slug == "taxed" and str(rate) == "20"
 
 

@@ -51,15 +51,17 @@ def test_office_shows_the_platform_brand_only(client, shops):
 def test_french_shop_speaks_french_with_french_formats(client, shops):
     html = page(client, "/s/fr/")
     assert '<html lang="fr-FR">' in html
-    assert "Se connecter" in html and "HT" in html
-    assert format_currency(Decimal("1234.56"), "EUR", locale="fr_FR") in html
+    # A visitor is a consumer: prices include French VAT (20 %), "TTC".
+    assert "Se connecter" in html and "TTC" in html
+    gross = (Decimal("1234.56") * Decimal("1.20")).quantize(Decimal("0.01"))
+    assert format_currency(gross, "EUR", locale="fr_FR") in html
     assert "Droit de rétractation" in html  # the locale_fr plugin's mention, translated
 
 
 def test_reseller_speaks_its_offices_language(client, shops):
     html = page(client, "/s/acme/")
     assert "en partenariat avec" in html
-    assert format_currency(Decimal("899.00"), "EUR", locale="fr_FR") in html
+    assert format_currency(Decimal("899.00") * Decimal("1.20"), "EUR", locale="fr_FR") in html
     assert "revendeur Comptoir France" in html
 
 
