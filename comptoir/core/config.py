@@ -47,6 +47,13 @@ SETTINGS: tuple[Setting, ...] = (
             "shops that turned `vies_check` on."),
     Setting("VIES_TIMEOUT", 10, "Seconds to wait for VIES before charging VAT instead of "
             "applying the reverse charge.", int),
+    Setting("MAIL_URL", "", "Where e-mail goes: `smtp://[user:password@]host[:port]`, "
+            "`smtp+starttls://...` or `smtps://...` (user and password percent-encoded). "
+            "Empty: messages are written to the outbox folder instead of being sent."),
+    Setting("MAIL_FROM", "Comptoir <no-reply@localhost>", "Sender of the platform's e-mail "
+            "(`Name <address>`); its domain also ends every Message-ID."),
+    Setting("MAIL_OUTBOX", "", "Folder where e-mail is written as `.eml` files when "
+            "`COMPTOIR_MAIL_URL` is empty. Default: `outbox/` in the instance folder."),
 )
 
 PREFIX = "COMPTOIR_"
