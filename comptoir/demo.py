@@ -316,6 +316,7 @@ def _ensure_acme_customers(tenant_id: int) -> None:
                 "label": "Siège", "name": "Durand Industries SA — Services généraux",
                 "street": "12 rue de la République", "postcode": "69002", "city": "Lyon",
                 "country": "FR"})
+        _ensure_durand_chain(company)
         name, vat_number, (email, person, role) = ACME_BELGIAN_COMPANY
         benelux = db.session.scalars(select(Company).where(Company.name == name)).first()
         if benelux is None:
@@ -330,6 +331,36 @@ def _ensure_acme_customers(tenant_id: int) -> None:
                 "street": "Rue de la Loi 16", "postcode": "1000", "city": "Bruxelles",
                 "country": "BE"})
         db.session.commit()
+
+
+#: Durand's decision chain (seed: "0 / 20,000 / 500,000"): the buyer orders alone up to 0,
+#: the supervisor signs up to 20,000, the director up to 500,000; each level approves in
+#: turn, so a 25,000 order goes to the supervisor first, then to the director.
+DURAND_CHAIN = (
+    ("acheteur@durand-industries.example", 1, "0", "superviseur@durand-industries.example"),
+    ("superviseur@durand-industries.example", 2, "20000", "admin@durand-industries.example"),
+    ("admin@durand-industries.example", 3, "500000", None),
+)
+
+
+def _ensure_durand_chain(company: Company) -> None:
+    """The approvals plugin's chain for Durand, if the plugin is installed."""
+    from decimal import Decimal
+
+    try:
+        from plugins.approvals import chain
+    except ImportError:
+        return
+    if chain.members(company.id):
+        return
+    users = {u.email: u for u in db.session.scalars(select(User).where(
+        User.company_id == company.id))}
+    chain.save(company.id, [
+        chain.Link(users[email].id, level, Decimal(ceiling),
+                   users[boss].id if boss else None, budget=level > 1, technical=level == 2)
+        for email, level, ceiling, boss in DURAND_CHAIN
+    ], {u.id: u.email for u in users.values()})
+    chain.set_sequential(company.id, True)
 
 
 def _ensure_tenant_admins(tenants: dict[str, int]) -> None:

@@ -29,6 +29,7 @@ from comptoir.core.i18n import money, plugin_translations
 from comptoir.core.plugins import hookimpl, hooks, plugin_host
 from comptoir.core.scoping import OfficeShared, TenantScoped, current_tenant_id, tenant_context
 from comptoir.core.themes import render
+from comptoir.orders.models import Order
 from comptoir.tax.tables import TAX_CLASSES, Rate, VatTable, VatTableError
 from comptoir.tenants.directory import TenantInfo
 
@@ -87,6 +88,41 @@ def settings_schema_hook(schema: dict[str, Any]) -> Any:
     return comptoir_settings_schema
 
 
+def change_order_status(tenant: TenantInfo, order: Any, to_status: str, actor: str,
+                        note: str = "") -> None:
+    """Move ``order`` on (``placed``, ``cancelled``...), claimed with one conditional UPDATE
+    and committed with whatever the caller added to the session; ``ValueError`` if the step
+    is not allowed or the order moved meanwhile. See :func:`comptoir.orders.service.change_status`.
+    """
+    from comptoir.orders.service import change_status
+
+    change_status(tenant, order, to_status, actor, note)
+
+
+def shop_today(tenant: TenantInfo) -> Any:
+    """Today's date in the shop's time zone."""
+    from comptoir.tax.basis import today
+
+    return today(tenant)
+
+
+def send_mail(to: str | list[str], subject: str, text: str, html: str | None = None,
+              **options: Any) -> str:
+    """Send an e-mail through the core's mail service (SMTP, or the outbox folder in
+    development); returns its Message-ID. See :mod:`comptoir.core.mail`."""
+    from comptoir.core.mail import send
+
+    return send(to, subject, text, html, **options)
+
+
+def render_translated(translations: Any, template: str, **context: Any) -> str:
+    """Render a plugin's template with the plugin's own catalogue as ``_``, ``gettext`` and
+    ``ngettext``: the core's would not know its strings. ``translations`` is what
+    :func:`plugin_translations` returned."""
+    return render(template, _=translations.gettext, gettext=translations.gettext,
+                  ngettext=translations.ngettext, **context)
+
+
 def is_business(order: Any) -> bool:
     """Whether ``order`` was placed by a company (B2B rules apply) rather than a consumer."""
     return getattr(order, "company_id", None) is not None
@@ -101,7 +137,11 @@ def mail_footer(tenant: TenantInfo, locale: str) -> list[str]:
 
 
 __all__ = [
+    "Order",
     "Rate",
+    "change_order_status",
+    "send_mail",
+    "shop_today",
     "TAX_CLASSES",
     "VatTable",
     "VatTableError",
@@ -110,6 +150,7 @@ __all__ = [
     "vat_table_hook",
     "mail_footer",
     "plugin_translations",
+    "render_translated",
     "Markup",
     "OfficeShared",
     "as_tenant",

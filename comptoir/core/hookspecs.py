@@ -224,6 +224,25 @@ def comptoir_payment_methods(tenant: Any, company: Any) -> list[dict[str, str]] 
 
 
 @hookspec(firstresult=True)
+def comptoir_checkout_veto(tenant: Any, user: Any, company: Any, net: Any,
+                           currency: str) -> str | None:
+    """Return why this order cannot be placed at all, or ``None``.
+
+    Called when the order is totalled, before any stock is reserved or anything written.
+    *firstresult*: stops at the first non-``None`` result, which the checkout shows to the
+    buyer as the reason the order is refused (the approvals plugin refuses an order that
+    nobody in the buyer's chain may approve).
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param user: the buyer, or ``None`` for a guest.
+    :param company: the buyer's company, or ``None``.
+    :param net: the order's total excluding VAT, a ``Decimal``.
+    :param currency: its ISO 4217 code.
+    :return: a sentence, already translated, or ``None`` to let the order through.
+    """
+
+
+@hookspec(firstresult=True)
 def comptoir_checkout_hold(tenant: Any, order: Any, user: Any) -> str | None:
     """Return a reason to hold an order instead of placing it, or ``None``.
 

@@ -554,6 +554,10 @@ def place_order(tenant: Any, user: User | None, company: Company | None, *,
         raise CheckoutError("quantity", "this order is too large to be placed online")
     taxes = _taxes(rows, basis)
     net, vat = taxes.net + _untaxed_net(rows), taxes.vat
+    refusal = hooks(tenant).comptoir_checkout_veto(tenant=tenant, user=user, company=company,
+                                                   net=net, currency=tenant.currency)
+    if refusal:
+        raise CheckoutError("approval", str(refusal))
     shown = Preview(method.price, net, taxes, net + vat, basis).basis_key
     if shown_tax is not None and shown_tax != shown:
         db.session.commit()  # keep the VIES answer, if one was asked for

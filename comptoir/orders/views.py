@@ -45,6 +45,7 @@ def _explain(error: service.CheckoutError) -> str:
         "tax_class": _("An item in your cart cannot be sold here: %(detail)s.",
                        detail=error.problem),
         "shipping_country": _("We cannot deliver there yet: %(detail)s.", detail=error.problem),
+        "approval": error.problem,
     }
     return messages.get(error.field, _("Please check this field: %(field)s (%(problem)s).",
                                        field=error.field, problem=error.problem))

@@ -1,32 +1,75 @@
-"""Purchase approvals: signing limits per hierarchy level, technical and budget validation.
+"""Purchase approvals: a company's decision chain, with signing ceilings per person.
 
-Skeleton: the settings below are the contract a tenant configures; the approval chain
-itself arrives with the approvals issue.
+From the seed (WStore): the platform rebuilds the customer company's signing rights; an
+order above the buyer's ceiling becomes a request that waits for the lowest person up the
+chain whose ceiling covers it, who is e-mailed a link, logs in and decides. Ceilings are
+``Decimal`` amounts excluding VAT in the shop's currency, typically 0 / 20,000 / 500,000.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from comptoir.toolkit import hookimpl
+from comptoir.toolkit import hookimpl, settings_schema_hook
 
-AMOUNT = {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"}
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "signing_limits": {
+            "type": "array", "minItems": 1, "maxItems": 9,
+            "items": {"type": "string", "pattern": "^[0-9]{1,12}(\\.[0-9]{1,2})?$"},
+            "default": ["0", "20000", "500000"],
+            "description": "Ceiling offered for each level (1, 2, 3...) when a person is added "
+                           "to a company's chain; the company admin may change it.",
+        },
+        "reminder_hours": {
+            "type": "integer", "minimum": 1, "maximum": 720, "default": 48,
+            "description": "Remind an approver of a request still waiting after this long.",
+        },
+    },
+}
+
+comptoir_settings_schema = settings_schema_hook(SETTINGS_SCHEMA)
 
 
 @hookimpl
-def comptoir_settings_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "signing_limits": {
-                "type": "array",
-                "description": "Ceiling per hierarchy level, as decimal strings.",
-                "items": AMOUNT,
-                "minItems": 1,
-                "maxItems": 3,
-                "default": ["0", "20000", "500000"],
-            },
-            "technical_validation": {"type": "boolean", "default": True},
-        },
-    }
+def comptoir_migrations_dir() -> str:
+    return str(Path(__file__).parent / "migrations" / "versions")
+
+
+@hookimpl
+def comptoir_blueprints() -> list[Any]:
+    from plugins.approvals.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def comptoir_checkout_veto(tenant: Any, user: Any, company: Any, net: Any,
+                           currency: str) -> str | None:
+    from plugins.approvals.service import veto
+
+    return veto(user, net, currency)
+
+
+@hookimpl
+def comptoir_checkout_hold(tenant: Any, order: Any, user: Any) -> str | None:
+    from plugins.approvals.service import hold
+
+    return hold(order, user)
+
+
+@hookimpl
+def comptoir_order_event(tenant: Any, order: Any, event: str) -> None:
+    from plugins.approvals.notify import order_moved
+
+    order_moved(tenant, order, event)
+
+
+@hookimpl
+def comptoir_menu_items(tenant: Any) -> list[dict[str, str]] | None:
+    from plugins.approvals.views import menu_items
+
+    return menu_items()

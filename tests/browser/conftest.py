@@ -37,8 +37,14 @@ def _comptoir(env: dict[str, str], *args: str) -> str:
 
 
 @pytest.fixture(scope="package")
-def live_server(database, tmp_path_factory) -> Iterator[str]:
-    instance = tmp_path_factory.mktemp("live-instance")
+def live_instance(tmp_path_factory) -> Path:
+    """The live server's instance folder: its e-mails land in ``outbox/`` (no SMTP here)."""
+    return tmp_path_factory.mktemp("live-instance")
+
+
+@pytest.fixture(scope="package")
+def live_server(database, live_instance) -> Iterator[str]:
+    instance = live_instance
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPTOIR_")}
     env.update(COMPTOIR_INSTANCE_PATH=str(instance), COMPTOIR_SECRET_KEY="browser-tests")
     if database.is_postgresql:

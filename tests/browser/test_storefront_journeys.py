@@ -1,7 +1,9 @@
-"""In Chromium: the platform home, the French office, the co-branded reseller, a login."""
+"""In Chromium: the platform home, the French office, the co-branded reseller, a login, a
+key account's order and its approval by the company's chain."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from babel.numbers import format_currency
@@ -111,6 +113,39 @@ def test_company_buyer_orders_a_standard_configuration(live_server, page):
 
     expect(page.get_by_role("heading", name="Commande")).to_contain_text("Commande")
     expect(page.locator(".delivery")).to_contain_text("Livraison prévue")
-    expect(page.locator(".status")).to_have_text("Enregistrée")
+    # 2,150.00 is above the buyer's ceiling of 0: the order waits for the approval chain.
+    expect(page.locator(".status")).to_have_text("En attente d’approbation")
     page.get_by_role("link", name="Commandes").click()
     expect(page.locator("table.lines tbody tr")).to_have_count(1)
+
+
+def test_the_supervisor_approves_the_order_from_the_email(live_server, live_instance, page):
+    """Durand's supervisor (level 2, ceiling 20,000) is e-mailed a link, logs in, sees the
+    order against the buyer's ceiling, approves, and the order is placed. Runs after the
+    buyer's order above; the director's turn above 20,000 is tested in tests/approvals."""
+    from comptoir.core.mail import read_outbox
+
+    supervisor = ACME_USERS[2][0]
+    mails = [m for m in read_outbox(live_instance / "outbox") if m["To"] == supervisor]
+    assert mails, "the supervisor was not e-mailed"
+    # The link names the host the buyer's request came to: this live server.
+    link = re.search(r"https?://\S+/approvals/\d+", mails[-1].get_content()).group(0)
+
+    page.context.clear_cookies()  # another person, another browser session
+    page.goto(link)
+    page.get_by_label("Adresse e-mail").fill(supervisor)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(link)  # the login leads on to the decision page
+    expect(page.locator("dl.facts")).to_contain_text(
+        format_currency(Decimal("2150.00"), "EUR", locale="fr_FR"))
+    page.get_by_role("button", name="Approuver").click()
+    expect(page.locator(".status")).to_have_text("approuvée")
+
+    page.context.clear_cookies()
+    page.goto(live_server + "/s/acme-informatique/login")
+    page.get_by_label("Adresse e-mail").fill(ACME_USERS[1][0])
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("link", name="Commandes").click()
+    expect(page.locator("table.lines tbody tr")).to_contain_text("Enregistrée")

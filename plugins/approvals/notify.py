@@ -1,0 +1,72 @@
+"""E-mails of the approval chain: to the approver when an order waits, to the buyer when it
+is decided. Sent after the order's transaction committed (``comptoir_order_event``), in the
+shop's language, with a link that leads through the login to the decision page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import url_for
+
+from comptoir.toolkit import db, money, plugin_translations, send_mail, shop_today
+from plugins.approvals import chain as chains
+from plugins.approvals.service import request_for_order
+
+_ = plugin_translations("plugins.approvals").gettext
+log = logging.getLogger("comptoir.approvals")
+
+
+def _user(user_id: int) -> Any:
+    from comptoir.customers.models import User
+
+    return db.session.get(User, user_id)
+
+
+def ask_approver(tenant: Any, request: Any, order: Any = None) -> None:
+    """Tell whoever decides now (the approver, or their deputy) that a request waits."""
+    from comptoir.toolkit import Order
+
+    order = order or db.session.get(Order, request.order_id)
+    chain = chains.members(request.company_id)
+    approver = chain.get(request.approver_id)
+    decider = _user(chains.deciding(approver, shop_today(tenant), chain).user_id
+                    if approver is not None else request.approver_id)
+    requester = _user(request.requester_id)
+    amount = money(request.amount, request.currency)
+    link = url_for("approvals.show", request_id=request.id, _external=True)
+    try:
+        send_mail(decider.email,
+                  _("Order %(number)s waits for your approval (%(amount)s)",
+                    number=order.number, amount=amount),
+                  _("%(requester)s ordered %(amount)s excluding VAT, above their ceiling.\n"
+                    "Approve it, reject it or send it back for change:\n%(link)s\n",
+                    requester=requester.name, amount=amount, link=link))
+    except Exception:  # the request stands; a lost e-mail must not undo it
+        log.exception("approval e-mail for order %s not sent", order.number)
+
+
+def order_moved(tenant: Any, order: Any, event: str) -> None:
+    request = request_for_order(order.id)
+    if request is None:
+        return
+    if event == "held":
+        ask_approver(tenant, request, order)
+        return
+    requester = _user(request.requester_id)
+    amount = money(request.amount, request.currency)
+    link = url_for("approvals.show", request_id=request.id, _external=True)
+    try:
+        if event in ("placed", "cancelled"):
+            verdict = (_("approved") if request.status == "approved"
+                       else _("sent back for change") if request.status == "sent_back"
+                       else _("rejected"))
+            body = _("Your order %(number)s of %(amount)s was %(verdict)s.\n",
+                     number=order.number, amount=amount, verdict=verdict)
+            if request.reason:
+                body += _("Reason: %(reason)s\n", reason=request.reason)
+            send_mail(requester.email,
+                      _("Order %(number)s %(verdict)s", number=order.number, verdict=verdict),
+                      body + link + "\n")
+    except Exception:  # the decision stands; a lost e-mail must not undo it
+        log.exception("approval e-mail for order %s not sent", order.number)
