@@ -187,6 +187,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.context_processor(lambda: {"platform_name": app.config["PLATFORM_NAME"]})
 
     import comptoir.legal.models  # noqa: F401  (tables the ORM and Alembic must know)
+    import comptoir.quotes.models  # noqa: F401
     import comptoir.tax.models  # noqa: F401
     from comptoir.core.language import bp as language_bp
     from comptoir.customers.auth import bp as auth_bp
@@ -195,6 +196,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from comptoir.legal import views as legal_views
     from comptoir.orders.views import bp as orders_bp
     from comptoir.platform_site import views as platform_views
+    from comptoir.quotes import views as quotes_views
     from comptoir.shop_settings.views import bp as shop_settings_bp
     from comptoir.staff.views import bp as staff_bp
     from comptoir.storefront import views as storefront_views
@@ -207,6 +209,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(orders_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(quotes_views.bp)
+    app.register_blueprint(quotes_views.staff_bp)
     app.register_blueprint(language_bp)
     app.register_blueprint(shop_settings_bp)
     app.register_blueprint(legal_views.bp)

@@ -45,6 +45,8 @@ class Invoice:
     #: Why no VAT, or whose VAT, in the words the seller's law requires; or ``None``.
     regime: str | None = None
     sold: date | None = None
+    #: The document's heading; an invoice's by default ("Invoice F-000001").
+    title: str | None = None
 
 
 def build(tenant: Any, order: Order) -> Invoice:
@@ -122,7 +124,7 @@ def pdf(invoice: Invoice) -> bytes:
     doc.add_font("dejavu", style="B", fname=str(FONTS / "DejaVuSans-Bold.ttf"))
     doc.add_page()
     doc.set_font("dejavu", "B", 16)
-    doc.cell(0, 10, gettext("Invoice %(number)s", number=invoice.number),
+    doc.cell(0, 10, invoice.title or gettext("Invoice %(number)s", number=invoice.number),
              new_x="LMARGIN", new_y="NEXT")
     doc.set_font("dejavu", size=10)
     doc.cell(0, 6, gettext("Date: %(date)s", date=format_date(invoice.issued, "long")),

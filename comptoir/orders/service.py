@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -320,9 +320,10 @@ def _units_available(line: CartLine, available: Mapping[int, int]) -> int | None
     return min(counts) if counts else None
 
 
-def _wanted_units(cart: Cart) -> list[tuple[Variant, int]]:
+def wanted_units(lines: Iterable[Any]) -> list[tuple[Variant, int]]:
+    """Units of stocked variants that cart or quote ``lines`` take, configurations expanded."""
     units: dict[int, list[Any]] = {}
-    for line in cart.lines:
+    for line in lines:
         parts = ([(line.variant, 1)] if line.variant_id is not None
                  else [(i.variant, i.quantity) for i in line.configuration.items])
         for variant, per in parts:
@@ -545,6 +546,23 @@ def place_order(tenant: Any, user: User | None, company: Company | None, *,
         db.session.commit()
         raise CheckoutError("prices", "some prices changed since you added the items")
 
+    return book(tenant, user, company, email=email, billing=billing, shipping=shipping,
+                method=method, payment_method=payment_method, priced=priced,
+                units=wanted_units(cart.lines), shown_tax=shown_tax,
+                consume=lambda order: db.session.delete(cart))
+
+
+def book(tenant: Any, user: User | None, company: Company | None, *, email: str,
+         billing: Address, shipping: Address, method: ShippingMethod, payment_method: str,
+         priced: Priced, units: list[tuple[Variant, int]], shown_tax: str | None = None,
+         consume: Callable[[Order], None] = lambda order: None) -> Order:
+    """Tax, check, reserve and write an order for ``priced`` lines, then call ``consume``
+    (delete the cart, mark the quote accepted) in the order's own transaction.
+
+    Shared by the checkout and by quotes, so that an accepted quote meets the same VAT
+    engine, the same veto and hold hooks (approval chains) and the same stock desk as a
+    cart; raises :class:`CheckoutError` and changes nothing when refused.
+    """
     vat_number = usable_for_reverse_charge(
         tenant, company.vat_number if company is not None else None)
     basis = checkout_basis(tenant, company, shipping.country, vat_number)
@@ -566,7 +584,7 @@ def place_order(tenant: Any, user: User | None, company: Company | None, *,
     # guarded UPDATE decides who gets the last unit, and SQLite allows one writer at a time.
     reference = f"{tenant.slug}-{uuid.uuid4().hex[:16]}"
     try:
-        _reserve(tenant, reference, _wanted_units(cart))
+        _reserve(tenant, reference, units)
     except stock.Shortage as short:
         raise CheckoutError("stock", f"only {short.available} of {short.sku} left") from short
     try:
@@ -588,7 +606,7 @@ def place_order(tenant: Any, user: User | None, company: Company | None, *,
         actor = user.email if user else email
         db.session.add(OrderEvent(order=order, actor=actor, from_status=None,
                                   to_status=order.status, note=hold or ""))
-        db.session.delete(cart)
+        consume(order)
         db.session.commit()
     except BaseException:
         db.session.rollback()
