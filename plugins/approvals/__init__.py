@@ -4,6 +4,10 @@ From the seed (WStore): the platform rebuilds the customer company's signing rig
 order above the buyer's ceiling becomes a request that waits for the lowest person up the
 chain whose ceiling covers it, who is e-mailed a link, logs in and decides. Ceilings are
 ``Decimal`` amounts excluding VAT in the shop's currency, typically 0 / 20,000 / 500,000.
+
+Also: carts and standard configurations submitted for technical validation (``reviews``),
+reminders of requests left waiting (``reminders``, ``comptoir approvals remind``), deputies
+during an absence (``delegation``) and the audit trail as CSV (``audit``).
 """
 
 from __future__ import annotations
@@ -41,8 +45,12 @@ def comptoir_migrations_dir() -> str:
 
 @hookimpl
 def comptoir_blueprints() -> list[Any]:
+    from plugins.approvals.reminders import remind_command
     from plugins.approvals.views import bp
 
+    # No core hook adds CLI commands: Flask registers a blueprint's own CLI group under the
+    # blueprint's name when the app registers the blueprint, hence `comptoir approvals remind`.
+    bp.cli.add_command(remind_command)
     return [bp]
 
 

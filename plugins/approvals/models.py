@@ -1,4 +1,5 @@
-"""The approvals plugin's tables: a company's decision chain, requests, and their audit trail.
+"""The approvals plugin's tables: a company's decision chain, requests, technical reviews,
+and their audit trail.
 
 Every table is tenant-scoped and prefixed ``approvals_``; rows point at the core's companies,
 users and orders through composite keys with ``tenant_id``, so the database itself refuses a
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     DateTime,
@@ -26,6 +29,10 @@ from comptoir.toolkit import TenantScoped, db
 
 PENDING, APPROVED, REJECTED, SENT_BACK = "pending", "approved", "rejected", "sent_back"
 STATUSES = (PENDING, APPROVED, REJECTED, SENT_BACK)
+#: A technical reviewer's third answer: neither yes nor no, but "change this first".
+CHANGES_PROPOSED = "changes_proposed"
+REVIEW_STATUSES = (PENDING, APPROVED, REJECTED, CHANGES_PROPOSED)
+CART, CONFIGURATION = "cart", "configuration"
 
 
 def _now() -> datetime:
@@ -104,6 +111,48 @@ class Request(TenantScoped, db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[int | None] = mapped_column()
     reason: Mapped[str] = mapped_column(Text, default="")
+    #: When the decider was last reminded (``comptoir approvals remind``); reminders go out
+    #: at most once per ``reminder_hours``, so a cron running every few minutes is harmless.
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Review(TenantScoped, db.Model):
+    """A cart or a standard configuration submitted for technical validation.
+
+    The lines are a snapshot taken at submission (sku, name, quantity): the reviewer judges
+    what the buyer submitted, even if the cart or the configuration changes afterwards.
+    The two user keys put the user column first so that their constraint names differ.
+    """
+
+    __tablename__ = "approvals_reviews"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        ForeignKeyConstraint(["tenant_id", "company_id"], ["companies.tenant_id", "companies.id"],
+                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["requester_id", "tenant_id"], ["users.id", "users.tenant_id"],
+                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["reviewer_id", "tenant_id"], ["users.id", "users.tenant_id"],
+                             ondelete="CASCADE"),
+        CheckConstraint("kind IN ('cart', 'configuration')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(index=True)
+    requester_id: Mapped[int] = mapped_column()
+    reviewer_id: Mapped[int] = mapped_column(index=True)
+    #: ``cart`` or ``configuration``.
+    kind: Mapped[str] = mapped_column(String(20))
+    #: The standard configuration's code and name; empty for a cart.
+    configuration_code: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    #: ``[{"sku": ..., "name": ..., "quantity": ...}, ...]`` as submitted.
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[int | None] = mapped_column()
+    #: The reason of a rejection, or the changes proposed.
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class Event(TenantScoped, db.Model):
@@ -118,8 +167,11 @@ class Event(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(index=True)
     request_id: Mapped[int | None] = mapped_column(index=True)
+    review_id: Mapped[int | None] = mapped_column(index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     actor: Mapped[str] = mapped_column(String(254))
-    #: ``submitted``, ``approved``, ``rejected``, ``sent_back``, ``chain_changed``...
+    #: ``submitted``, ``approved``, ``rejected``, ``sent_back``, ``endorsed``,
+    #: ``chain_changed``, ``reminded``, ``delegated``, ``review_submitted``,
+    #: ``review_approved``, ``review_rejected``, ``changes_proposed``.
     action: Mapped[str] = mapped_column(String(30))
     note: Mapped[str] = mapped_column(Text, default="")

@@ -70,3 +70,63 @@ def order_moved(tenant: Any, order: Any, event: str) -> None:
                       body + link + "\n")
     except Exception:  # the decision stands; a lost e-mail must not undo it
         log.exception("approval e-mail for order %s not sent", order.number)
+
+
+def remind_decider(tenant: Any, request: Any) -> str:
+    """Remind whoever decides ``request`` today (the approver, or their deputy) that it still
+    waits; returns the address written to. Needs a request context for the link (the
+    ``remind`` command makes one per tenant). Raises if the mail cannot be sent: the caller
+    logs it, and the request stays as it is."""
+    from comptoir.toolkit import Order
+
+    order = db.session.get(Order, request.order_id)
+    chain = chains.members(request.company_id)
+    approver = chain.get(request.approver_id)
+    decider = _user(chains.deciding(approver, shop_today(tenant), chain).user_id
+                    if approver is not None else request.approver_id)
+    requester = _user(request.requester_id)
+    amount = money(request.amount, request.currency)
+    link = url_for("approvals.show", request_id=request.id, _external=True)
+    send_mail(decider.email,
+              _("Reminder: order %(number)s still waits for your approval (%(amount)s)",
+                number=order.number, amount=amount),
+              _("%(requester)s ordered %(amount)s excluding VAT, above their ceiling, and is "
+                "still waiting for a decision.\nApprove it, reject it or send it back for "
+                "change:\n%(link)s\n", requester=requester.name, amount=amount, link=link))
+    return decider.email
+
+
+def ask_reviewer(review: Any) -> None:
+    """Tell the technical reviewer that a cart or configuration waits for their eyes."""
+    requester, reviewer = _user(review.requester_id), _user(review.reviewer_id)
+    link = url_for("approvals.review", review_id=review.id, _external=True)
+    what = (_("the standard configuration %(code)s (%(name)s)", code=review.configuration_code,
+              name=review.title) if review.kind == "configuration" else _("their cart"))
+    try:
+        send_mail(reviewer.email,
+                  _("Technical validation requested by %(requester)s", requester=requester.name),
+                  _("%(requester)s submits %(what)s for technical validation.\n"
+                    "Approve it, reject it or propose changes:\n%(link)s\n",
+                    requester=requester.name, what=what, link=link))
+    except Exception:  # the submission stands; a lost e-mail must not undo it
+        log.exception("technical validation e-mail for review %s not sent", review.id)
+
+
+def tell_review_outcome(review: Any) -> None:
+    """Tell the buyer what the technical reviewer answered, with the reason or the changes."""
+    requester, reviewer = _user(review.requester_id), _user(review.reviewer_id)
+    link = url_for("approvals.review", review_id=review.id, _external=True)
+    verdict = {"approved": _("approved"), "rejected": _("rejected"),
+               "changes_proposed": _("changes proposed")}.get(review.status, review.status)
+    body = _("%(reviewer)s answered your technical validation #%(id)s: %(verdict)s.\n",
+             reviewer=reviewer.name, id=review.id, verdict=verdict)
+    if review.note and review.status == "changes_proposed":
+        body += _("Proposed changes: %(changes)s\n", changes=review.note)
+    elif review.note:
+        body += _("Reason: %(reason)s\n", reason=review.note)
+    try:
+        send_mail(requester.email,
+                  _("Technical validation #%(id)s: %(verdict)s", id=review.id, verdict=verdict),
+                  body + link + "\n")
+    except Exception:  # the verdict stands; a lost e-mail must not undo it
+        log.exception("technical validation e-mail for review %s not sent", review.id)
