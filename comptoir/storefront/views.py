@@ -50,6 +50,20 @@ def _url_with(**changes: str | int | None) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def page_window(current: int, pages: int, around: int = 2) -> list[int | None]:
+    """The page numbers a pager shows: the first, the last, and ``around`` either side of
+    the current one, with ``None`` where pages are skipped. A category of 10,000 products
+    has 209 pages; a link to each would be unreadable, and 209 URLs to build per request
+    cost a fifth of the page's time."""
+    shown = sorted({1, pages, *range(max(1, current - around), min(pages, current + around) + 1)})
+    window: list[int | None] = []
+    for number in shown:
+        if window and number - (window[-1] or 0) > 1:
+            window.append(None)
+        window.append(number)
+    return window
+
+
 def _facet_links(page: catalog.Page, filters: dict[str, str]) -> list[tuple[str, list]]:
     links = []
     for name, values in page.facets.items():
@@ -78,7 +92,8 @@ def _listing(title: str, category: catalog.Category | None = None, text: str = "
         "storefront/listing.html", title=title, page=page, offers=offers, category=category,
         query=text, filters=filters, categories=catalog.top_categories(),
         facets=_facet_links(page, filters),
-        page_links=[(n, _url_with(page=n)) for n in range(1, page.pages + 1)],
+        page_links=[(n, _url_with(page=n) if n else None)
+                    for n in page_window(page.page, page.pages)],
         configurations=catalog.configurations_for(entitlement) if company else [],
     )
 

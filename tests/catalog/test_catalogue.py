@@ -157,3 +157,17 @@ def test_rls_lets_a_reseller_read_but_not_write_office_rows(app, world):
     with as_tenant(app, gb):
         rows = db.session.execute(text("SELECT sku FROM products")).scalars().all()
         assert rows == ["UK-PC"]
+
+
+@pytest.mark.parametrize(("current", "pages", "window"), [
+    (1, 1, [1]),
+    (1, 3, [1, 2, 3]),
+    (1, 209, [1, 2, 3, None, 209]),
+    (100, 209, [1, None, 98, 99, 100, 101, 102, None, 209]),
+    (209, 209, [1, None, 207, 208, 209]),
+    (4, 9, [1, 2, 3, 4, 5, 6, None, 9]),
+])
+def test_the_pager_shows_a_window_of_pages_not_all_of_them(current, pages, window):
+    from comptoir.storefront.views import page_window
+
+    assert page_window(current, pages) == window
