@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -27,15 +27,11 @@ from comptoir.catalog.models import Category, Configuration, Product, Variant
 from comptoir.core.db import db
 from comptoir.core.plugins import hooks
 from comptoir.customers.models import Company, PriceRule
+from comptoir.tax.compute import to_cents
 
 log = logging.getLogger("comptoir.pricing")
 
-CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
-
-
-def to_cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

@@ -176,10 +176,8 @@ def by_link(token: str) -> Any:
         try:
             order = service.accept(g.tenant, quote, user)
         except service.QuoteError as refused:
-            db.session.rollback()
+            db.session.rollback()  # the quote reloads as it is in the database
             error = _explain(refused)
-            quote, user = service.read_token(g.tenant, token) if quote.status == "sent" \
-                else (quote, user)
         else:
             return render("quotes/accepted.html", quote=quote, order=order)
     return render("quotes/show.html", quote=quote, error=error, token=token,

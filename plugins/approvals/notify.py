@@ -23,18 +23,28 @@ def _user(user_id: int) -> Any:
     return db.session.get(User, user_id)
 
 
+def _about(request: Any) -> tuple[Any, str, str]:
+    """The requester, the amount as the shop writes it, and the decision page's link."""
+    return (_user(request.requester_id), money(request.amount, request.currency),
+            url_for("approvals.show", request_id=request.id, _external=True))
+
+
+def _decider(tenant: Any, request: Any) -> Any:
+    """Who decides ``request`` today: the approver, or their deputy while a delegation runs."""
+    chain = chains.members(request.company_id)
+    approver = chain.get(request.approver_id)
+    if approver is None:
+        return _user(request.approver_id)
+    return _user(chains.deciding(approver, shop_today(tenant), chain).user_id)
+
+
 def ask_approver(tenant: Any, request: Any, order: Any = None) -> None:
     """Tell whoever decides now (the approver, or their deputy) that a request waits."""
     from comptoir.toolkit import Order
 
     order = order or db.session.get(Order, request.order_id)
-    chain = chains.members(request.company_id)
-    approver = chain.get(request.approver_id)
-    decider = _user(chains.deciding(approver, shop_today(tenant), chain).user_id
-                    if approver is not None else request.approver_id)
-    requester = _user(request.requester_id)
-    amount = money(request.amount, request.currency)
-    link = url_for("approvals.show", request_id=request.id, _external=True)
+    decider = _decider(tenant, request)
+    requester, amount, link = _about(request)
     try:
         send_mail(decider.email,
                   _("Order %(number)s waits for your approval (%(amount)s)",
@@ -53,9 +63,7 @@ def order_moved(tenant: Any, order: Any, event: str) -> None:
     if event == "held":
         ask_approver(tenant, request, order)
         return
-    requester = _user(request.requester_id)
-    amount = money(request.amount, request.currency)
-    link = url_for("approvals.show", request_id=request.id, _external=True)
+    requester, amount, link = _about(request)
     try:
         if event in ("placed", "cancelled"):
             verdict = (_("approved") if request.status == "approved"
@@ -80,13 +88,8 @@ def remind_decider(tenant: Any, request: Any) -> str:
     from comptoir.toolkit import Order
 
     order = db.session.get(Order, request.order_id)
-    chain = chains.members(request.company_id)
-    approver = chain.get(request.approver_id)
-    decider = _user(chains.deciding(approver, shop_today(tenant), chain).user_id
-                    if approver is not None else request.approver_id)
-    requester = _user(request.requester_id)
-    amount = money(request.amount, request.currency)
-    link = url_for("approvals.show", request_id=request.id, _external=True)
+    decider = _decider(tenant, request)
+    requester, amount, link = _about(request)
     send_mail(decider.email,
               _("Reminder: order %(number)s still waits for your approval (%(amount)s)",
                 number=order.number, amount=amount),
