@@ -15,7 +15,7 @@ from sqlalchemy import event
 from werkzeug.exceptions import HTTPException, NotFound
 
 from comptoir.core import config as settings
-from comptoir.core import i18n, logging, themes
+from comptoir.core import i18n, jobs, logging, themes
 from comptoir.core.db import db, migrate
 from comptoir.core.plugins import PluginError, PluginHost, hooks
 from comptoir.core.sessions import ShopSessionInterface
@@ -198,6 +198,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from comptoir.platform_site import views as platform_views
     from comptoir.quotes import views as quotes_views
     from comptoir.shop_settings.views import bp as shop_settings_bp
+    from comptoir.staff.receivables import bp as receivables_bp
     from comptoir.staff.views import bp as staff_bp
     from comptoir.storefront import views as storefront_views
     from comptoir.tax import display as tax_display
@@ -208,6 +209,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(receivables_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(quotes_views.bp)
     app.register_blueprint(quotes_views.staff_bp)
@@ -236,4 +238,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     with app.app_context():
         resolution.directory().on_change(app.extensions["comptoir.themes"].forget)
+
+    jobs.init_app(app)  # last: plugins and blueprints have imported the modules declaring jobs
     return app

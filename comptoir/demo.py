@@ -220,7 +220,25 @@ def _ensure_tenants() -> None:
     for plugin in ("affiliates", "approvals"):
         if not any(p.plugin == plugin for p in acme.plugins):
             service.set_plugin_enabled(acme, plugin, True)
+    for tenant in (service.get_tenant("fr"), acme):
+        _card_payments(tenant)
     db.session.commit()
+
+
+#: Test keys for the demo's card payments: ``script/server`` runs a localstripe (a local
+#: stand-in for Stripe's API) and points the plugin at it; with Stripe itself, put the
+#: account's own test keys in their place (``comptoir plugins configure``).
+DEMO_STRIPE = {"publishable_key": "pk_test_comptoir_demo",
+               "secret_key": "sk_test_comptoir_demo", "webhook_secret": "whsec_comptoir_demo"}
+
+
+def _card_payments(tenant: Tenant) -> None:
+    from comptoir.core.plugins import plugin_host
+
+    if "stripe" not in plugin_host().names() or any(p.plugin == "stripe" for p in tenant.plugins):
+        return
+    service.set_plugin_enabled(tenant, "stripe", True)
+    service.update_plugin_settings(tenant, "stripe", DEMO_STRIPE)
 
 
 def _office_of(tenant_id: int) -> int:

@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from comptoir.core.db import db
 from comptoir.core.i18n import money, plugin_translations
+from comptoir.core.jobs import enqueue, job, periodic
 from comptoir.core.plugins import hookimpl, hooks, plugin_host
 from comptoir.core.scoping import OfficeShared, TenantScoped, current_tenant_id, tenant_context
 from comptoir.core.themes import render
@@ -99,6 +100,63 @@ def change_order_status(tenant: TenantInfo, order: Any, to_status: str, actor: s
     change_status(tenant, order, to_status, actor, note)
 
 
+def settle_payment(tenant: TenantInfo, order: Any, actor: str, note: str = "") -> bool:
+    """Mark an order awaiting an online payment as paid, once: ``True`` if this call did it,
+    ``False`` if it was paid (or cancelled) already. See :func:`comptoir.orders.service.settle`.
+    """
+    from comptoir.orders.service import settle
+
+    return settle(tenant, order, actor, note)
+
+
+def payment_deadline(order: Any) -> Any:
+    """Until when an order awaiting an online payment may be paid (an aware ``datetime``),
+    or ``None`` if it is not awaiting one. See :func:`comptoir.orders.service.payment_deadline`.
+    """
+    from comptoir.orders.service import payment_deadline as deadline
+
+    return deadline(order)
+
+
+def find_order(reference: str) -> Any:
+    """The current tenant's order with this reference (the one payment providers are
+    given), or ``None``."""
+    from sqlalchemy import select
+
+    from comptoir.orders.models import Order
+
+    return db.session.scalars(select(Order).where(Order.reference == reference)).first()
+
+
+def buyers_order(reference: str) -> Any:
+    """The current visitor's own order with this reference (theirs, their company's for its
+    admin, or a guest's placed in this browser session); aborts with a 404 otherwise, so that
+    another buyer's order looks like no order at all."""
+    from flask import abort
+
+    from comptoir.orders.views import buyer_may_see
+
+    order = find_order(reference) if isinstance(reference, str) and len(reference) <= 64 else None
+    if order is None or not buyer_may_see(order):
+        abort(404)
+    return order
+
+
+def csrf_exempt(view: Any) -> Any:
+    """Let ``view`` take POSTs without the CSRF token: only for callers that prove who they
+    are otherwise (a payment provider's signed webhook)."""
+    from comptoir.app import csrf
+
+    return csrf.exempt(view)
+
+
+def tenant_by_id(tenant_id: int) -> TenantInfo | None:
+    """A tenant's snapshot by id, for jobs, which are given ids, not objects."""
+    from comptoir.tenants.resolution import directory
+
+    return directory().by_id(tenant_id)
+
+
 def shop_today(tenant: TenantInfo) -> Any:
     """Today's date in the shop's time zone."""
     from comptoir.tax.basis import today
@@ -140,6 +198,15 @@ __all__ = [
     "Order",
     "Rate",
     "change_order_status",
+    "buyers_order",
+    "find_order",
+    "payment_deadline",
+    "tenant_by_id",
+    "enqueue",
+    "job",
+    "periodic",
+    "csrf_exempt",
+    "settle_payment",
     "send_mail",
     "shop_today",
     "TAX_CLASSES",

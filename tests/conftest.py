@@ -29,6 +29,9 @@ from comptoir.core.scoping import tenant_context
 from comptoir.tenants import service
 from comptoir.tenants.models import Tenant
 
+#: Fixtures of real servers the tests start: ``localstripe`` (payments).
+pytest_plugins = ["tests.localstripe"]
+
 PG_URL = os.environ.get("COMPTOIR_TEST_DATABASE_URL")
 # A developer's own COMPTOIR_* settings (a PLATFORM_DOMAIN, a DATABASE_URL...) must not leak
 # into the tests; each test states the settings it needs.
@@ -59,7 +62,8 @@ class TestDatabase:
 
 
 def _migrate(url: str, instance: Path) -> None:
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "INSTANCE_PATH": str(instance)})
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "INSTANCE_PATH": str(instance),
+                      "JOBS_URL": "immediate"})
     with app.app_context():
         upgrade(revision="heads")
         if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
@@ -115,6 +119,9 @@ def app_factory(database: TestDatabase, tmp_path: Path) -> Iterator[Any]:
             "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False,
             "INSTANCE_PATH": str(tmp_path / "instance"),
+            # Jobs enqueued by the code under test run at once, in the test's process;
+            # tests of the queue itself ask for another JOBS_URL.
+            "JOBS_URL": "immediate",
             **config,
         }
         app = create_app(settings)

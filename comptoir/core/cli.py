@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from comptoir.core import jobs
 from comptoir.core.db import db
 from comptoir.core.plugins import PluginError, PluginSettingsError, plugin_host
 from comptoir.tenants import service
@@ -210,7 +211,18 @@ def plugins_configure(tenant: str, plugin: str, assignments: tuple[str, ...]) ->
         db.session.commit()
     except (service.TenantError, PluginError, PluginSettingsError) as exc:
         _fail(str(exc))
-    click.echo(json.dumps(merged, ensure_ascii=False, sort_keys=True))
+    click.echo(json.dumps(_masked(merged), ensure_ascii=False, sort_keys=True))
+
+
+def _masked(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as the terminal may show them: secrets (API keys, webhook secrets,
+    passwords) reduced to their last four characters, as payment dashboards do."""
+    def hide(key: str, value: Any) -> Any:
+        if isinstance(value, str) and any(w in key for w in ("secret", "password", "token")):
+            return "…" + value[-4:] if len(value) > 8 else "…"
+        return value
+
+    return {key: hide(key, value) for key, value in settings.items()}
 
 
 @click.command("demo")
@@ -309,13 +321,58 @@ def stock_release_expired() -> None:
     """Give back what abandoned checkouts still hold (run it every few minutes)."""
     from comptoir.stock import service as stock
 
-    offices = db.session.scalars(select(Tenant).where(Tenant.parent_id.is_(None))).all()
-    ids = [(t.slug, t.id) for t in offices]
-    db.session.commit()
-    for slug, tenant_id in ids:
-        released = stock.release_expired(tenant_id)
-        if released:
-            click.echo(f"{slug}: released {released} expired holds")
+    for slug, released in stock.release_expired_everywhere().items():
+        click.echo(f"{slug}: released {released} expired holds")
+
+
+@click.group("jobs", help="Background jobs (Huey): the worker, the queue, the schedule.")
+def jobs_cli() -> None:
+    pass
+
+
+@jobs_cli.command("worker")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Jobs run at the same time (threads).")
+@with_appcontext
+def jobs_worker(workers: int) -> None:
+    """Run queued and periodic jobs until stopped (script/server starts one)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["JOBS_URL"].strip() == "immediate":
+        _fail("COMPTOIR_JOBS_URL is 'immediate': jobs run when enqueued, there is no queue "
+              "to work on")
+    jobs.worker(app, workers=workers)
+
+
+@jobs_cli.command("run-pending")
+@with_appcontext
+def jobs_run_pending() -> None:
+    """Run every queued job now, in this process, and exit (cron without a worker)."""
+    ran = jobs.run_pending(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"ran {ran} job{'' if ran == 1 else 's'}")
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+@with_appcontext
+def jobs_run(name: str) -> None:
+    """Run one periodic job now, in this process (cron without a worker, or catching up):
+    ``comptoir jobs run orders.expire_unpaid``."""
+    declared = {job.name: job for job in jobs.registered()}
+    if name not in declared:
+        _fail(f"no job '{name}' (jobs: {', '.join(sorted(declared))})")
+    if declared[name].minutes is None:
+        _fail(f"'{name}' takes arguments: it is queued by the code, not run by hand")
+    result = declared[name].fn()
+    click.echo(f"{name}: {result if result else 'nothing to do'}")
+
+
+@jobs_cli.command("list")
+@with_appcontext
+def jobs_list() -> None:
+    """List the declared jobs, with the interval of the periodic ones."""
+    for declared in jobs.registered():
+        when = f"every {declared.minutes} min" if declared.minutes else "on demand"
+        click.echo(f"{declared.name:<32} {when}")
 
 
 def _db_group() -> click.Group:
@@ -349,5 +406,6 @@ def _db_group() -> click.Group:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (_db_group(), tenants_cli, plugins_cli, demo_command, pg_cli, stock_cli):
+    for command in (_db_group(), tenants_cli, plugins_cli, demo_command, pg_cli, stock_cli,
+                    jobs_cli):
         app.cli.add_command(command)

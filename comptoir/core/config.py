@@ -54,6 +54,12 @@ SETTINGS: tuple[Setting, ...] = (
             "(`Name <address>`); its domain also ends every Message-ID."),
     Setting("MAIL_OUTBOX", "", "Folder where e-mail is written as `.eml` files when "
             "`COMPTOIR_MAIL_URL` is empty. Default: `outbox/` in the instance folder."),
+    Setting("JOBS_URL", "", "Queue of the background jobs (Huey): `redis://host:6379/0`, "
+            "`sqlite:////absolute/path.sqlite3`, or `immediate` (run each job when it is "
+            "enqueued, for tests). Empty: SQLite file `jobs.sqlite3` in the instance folder."),
+    Setting("STRIPE_API_BASE", "", "Where the stripe plugin sends its API calls and loads "
+            "Stripe.js from: empty for Stripe itself, or a localstripe server "
+            "(`http://127.0.0.1:8420`) for tests and demos."),
 )
 
 PREFIX = "COMPTOIR_"

@@ -210,16 +210,51 @@ def comptoir_mail_footer(tenant: Any, locale: str) -> list[str] | None:
 
 
 @hookspec
-def comptoir_payment_methods(tenant: Any, company: Any) -> list[dict[str, str]] | None:
+def comptoir_payment_methods(tenant: Any, company: Any) -> list[dict[str, Any]] | None:
     """Return the payment methods this plugin offers at checkout.
 
     Called when the checkout page is shown and when an order is placed (a method not offered
     then is refused). The core itself offers ``invoice`` (companies, payment terms) and
-    ``bank_transfer``.
+    ``bank_transfer``. A method marked ``"online": True`` is paid right after the order is
+    placed: the order waits in ``awaiting_payment`` with its stock held for a limited time,
+    the buyer is sent to :func:`comptoir_payment_page`, and the plugin marks it paid with
+    :func:`comptoir.toolkit.settle_payment` once the provider confirms.
 
     :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
     :param company: the buyer's company, or ``None`` for a consumer or a guest.
-    :return: a list of ``{"code": ..., "label": ..., "description": ...}``, or ``None``.
+    :return: a list of ``{"code": ..., "label": ..., "description": ..., "online": bool}``
+        (``online`` optional, false by default), or ``None``.
+    """
+
+
+@hookspec(firstresult=True)
+def comptoir_payment_page(tenant: Any, order: Any) -> str | None:
+    """Return the URL where the buyer pays ``order`` online, or ``None``.
+
+    Called after an order with an online payment method is placed (the buyer is redirected
+    there) and on the order's page while it awaits payment ("Pay now"). *firstresult*: stops
+    at the first non-``None`` result; the plugin that handles ``order.payment_method``
+    answers, the others return ``None``.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param order: the :class:`~comptoir.orders.models.Order`, status ``awaiting_payment``.
+    :return: a URL, or ``None``.
+    """
+
+
+@hookspec(firstresult=True)
+def comptoir_payment_abandoned(tenant: Any, order: Any) -> bool | None:
+    """Say whether an order whose payment window closed may be cancelled.
+
+    Called by the periodic job that cancels unpaid orders (``orders.expire_unpaid``), before
+    it cancels one. The plugin handling ``order.payment_method`` cancels the pending payment
+    at its provider and returns ``True``; if the provider says the money arrived (or is still
+    being processed), it returns ``False`` and the order is kept for the payment to settle.
+    *firstresult*: stops at the first non-``None`` result; with none the order is cancelled.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param order: the :class:`~comptoir.orders.models.Order`, status ``awaiting_payment``.
+    :return: ``True`` to cancel, ``False`` to keep, ``None`` if not this plugin's order.
     """
 
 
@@ -275,11 +310,14 @@ def comptoir_withdrawal_days(tenant: Any) -> int | None:
 def comptoir_refund(tenant: Any, order: Any, amount: Any) -> str | None:
     """Refund ``amount`` of ``order`` through the way it was paid; return a reference.
 
-    Called when staff mark a return as received. *firstresult*: stops at the first
-    non-``None`` result: the plugin that handles the order's ``payment_method`` answers with
-    the refund's reference (a card refund id...); the others return ``None``. The core
-    handles ``invoice`` and ``bank_transfer`` with a credit note. An exception leaves the
-    return received but not refunded, for staff to retry.
+    Called when staff mark a return as received (what is left to refund), when they refund
+    part of an order by hand, and when a paid order is cancelled. ``amount`` never exceeds
+    what is left to refund (``order.refundable``, checked before the call). *firstresult*:
+    stops at the first non-``None`` result: the plugin that handles the order's
+    ``payment_method`` answers with the refund's reference (a card refund id...); the others
+    return ``None``. The core handles ``invoice`` and ``bank_transfer`` with a credit note.
+    An exception (logged, as for any plugin) records nothing: the return stays received but
+    not refunded, and staff are told and may retry.
 
     :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
     :param order: the :class:`~comptoir.orders.models.Order`.

@@ -188,6 +188,12 @@ class PluginHost:
     def names(self) -> list[str]:
         return sorted(self.optional)
 
+    def implementing(self, hook: str) -> frozenset[str]:
+        """The optional plugins that implement ``hook`` (a job may skip tenants with none
+        of them on)."""
+        return frozenset(name for name, plugin in self.optional.items()
+                         if hasattr(plugin, hook))
+
     def description(self, name: str) -> str:
         doc = (self.optional[name].__doc__ or "").strip()
         return doc.splitlines()[0] if doc else ""

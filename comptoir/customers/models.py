@@ -37,6 +37,8 @@ class Company(TenantScoped, db.Model):
     vat_number: Mapped[str | None] = mapped_column(String(32))
     #: A key account: its users see only the catalogue entries listed for it.
     restricted: Mapped[bool] = mapped_column(default=False)
+    #: Days after the invoice date within which the company pays an invoice ("30 days net").
+    payment_terms_days: Mapped[int] = mapped_column(default=30, server_default="30")
 
     users: Mapped[list[User]] = relationship(
         back_populates="company",

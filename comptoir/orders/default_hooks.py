@@ -8,11 +8,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 from comptoir.core.plugins import hookimpl
 
+#: The payment terms of a company that has none of its own, and of the orders placed before
+#: terms were kept per company.
 INVOICE_TERMS_DAYS = 30
+
+
+def terms_days(company: Any) -> int:
+    """The days ``company`` has to pay an invoice ("30 days net")."""
+    days = getattr(company, "payment_terms_days", None)
+    return INVOICE_TERMS_DAYS if days is None else int(days)
+
+
+def invoice_terms_sentence(days: int) -> str:
+    """What the buyer is told at checkout: within how many days of the invoice to pay."""
+    if days <= 0:
+        return gettext("Pay on receipt of the invoice.")
+    return ngettext("Pay within %(num)s day of the invoice date.",
+                    "Pay within %(num)s days of the invoice date.", days)
 
 
 @hookimpl
@@ -22,8 +38,7 @@ def comptoir_payment_methods(tenant: Any, company: Any) -> list[dict[str, str]]:
         methods.append({
             "code": "invoice",
             "label": gettext("Invoice"),
-            "description": gettext("Pay within %(days)s days of the invoice date.",
-                                   days=INVOICE_TERMS_DAYS),
+            "description": invoice_terms_sentence(terms_days(company)),
         })
     methods.append({
         "code": "bank_transfer",
@@ -42,5 +57,6 @@ def comptoir_withdrawal_days(tenant: Any) -> int:
 def comptoir_refund(tenant: Any, order: Any, amount: Any) -> str | None:
     """Invoice and bank-transfer orders are refunded by a credit note."""
     if order.payment_method in ("invoice", "bank_transfer"):
-        return f"AVOIR-{order.number}"
+        earlier = len(order.refunds)  # a second credit note on the same order: AVOIR-12-2
+        return f"AVOIR-{order.number}" + (f"-{earlier + 1}" if earlier else "")
     return None

@@ -14,16 +14,17 @@ beside this module, which covers every office's alphabet (``€``, ``Č``, Frenc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask_babel import format_date, gettext
+from flask_babel import format_date, gettext, ngettext
 
 from comptoir.core.i18n import money, percent
 from comptoir.legal.texts import invoice_mentions, legal_mentions
-from comptoir.orders.default_hooks import INVOICE_TERMS_DAYS
-from comptoir.orders.models import Order
+from comptoir.orders.default_hooks import terms_days
+from comptoir.orders.models import PAID, Order
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 
@@ -47,12 +48,52 @@ class Invoice:
     sold: date | None = None
     #: The document's heading; an invoice's by default ("Invoice F-000001").
     title: str | None = None
+    #: Payment terms in days ("30 days net") of an invoice paid on terms; else ``None``.
+    terms_days: int | None = None
+    #: The day the money arrived, in the shop's time zone; ``None`` while unpaid.
+    paid_on: date | None = None
+
+    def payment_lines(self) -> list[str]:
+        """"Payment terms: 30 days net", "Due date: ...", "Paid on ...", as they apply."""
+        lines = []
+        if self.terms_days is not None:
+            lines.append(gettext("Payment terms: on receipt") if self.terms_days <= 0 else
+                         ngettext("Payment terms: %(num)s day net",
+                                  "Payment terms: %(num)s days net", self.terms_days))
+        if self.due is not None:
+            lines.append(gettext("Due date: %(date)s", date=format_date(self.due, "long")))
+        if self.paid_on is not None:
+            lines.append(gettext("Paid on %(date)s", date=format_date(self.paid_on, "long")))
+        return lines
+
+
+def shop_day(tenant: Any, moment: datetime) -> date:
+    """The date of ``moment`` in the shop's time zone (a naive moment is UTC, as SQLite
+    returns them): an order placed at 00:30 in Paris is dated that day, not the day before."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    zone = getattr(tenant, "timezone", None) or "UTC"
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def paid_moment(order: Order) -> datetime | None:
+    """When ``order`` was paid: its ``paid_at``, else when staff marked it paid, else
+    ``None``."""
+    if order.paid_at is not None:
+        return order.paid_at
+    moments = [event.at for event in order.events if event.to_status == PAID]
+    return moments[-1] if moments else None
 
 
 def build(tenant: Any, order: Order) -> Invoice:
-    issued = order.created_at.date()
-    due = issued + timedelta(days=INVOICE_TERMS_DAYS) if order.payment_method == "invoice" \
-        else None
+    issued = shop_day(tenant, order.created_at)
+    days = due = None
+    if order.payment_method == "invoice":
+        # The terms are those the order was placed under: its due date says them. An order
+        # placed before due dates were kept falls back on its company's terms.
+        due = order.due_date or issued + timedelta(days=terms_days(order.company))
+        days = max((due - issued).days, 0)
+    paid = paid_moment(order)
     address = order.billing_address
     buyer = [x for x in (address.get("company"), address.get("name"), address.get("street"),
                          f"{address.get('postcode', '')} {address.get('city', '')}".strip(),
@@ -74,17 +115,17 @@ def build(tenant: Any, order: Order) -> Invoice:
     vat = [(gettext("VAT %(rate)s on %(base)s", rate=percent(rate / 100),
                     base=money(base, currency)), money(amount, currency))
            for rate, base, amount in order.vat_by_rate]
-    if due is not None:
-        terms = gettext("Payment due on %(date)s.", date=format_date(due, "long"))
-    else:
-        terms = gettext("Paid by %(method)s.", method=order.payment_method.replace("_", " "))
+    # An invoice's terms and due date are in its payment lines (Invoice.payment_lines).
+    terms = "" if due is not None else gettext(
+        "Paid by %(method)s.", method=order.payment_method.replace("_", " "))
     mentions = legal_mentions(tenant) + invoice_mentions(tenant, order)
     return Invoice(
         number=f"F-{order.number:06d}", issued=issued, due=due, seller=seller, buyer=buyer,
         lines=lines, vat=vat, total_net=money(order.total_net, currency),
         total_vat=money(order.total_vat, currency),
         total_gross=money(order.total_gross, currency), terms=terms, mentions=mentions,
-        regime=regime_wording(tenant, order), sold=issued,
+        regime=regime_wording(tenant, order), sold=issued, terms_days=days,
+        paid_on=shop_day(tenant, paid) if paid is not None else None,
     )
 
 
@@ -132,6 +173,8 @@ def pdf(invoice: Invoice) -> bytes:
     if invoice.sold is not None:
         doc.cell(0, 6, gettext("Date of sale: %(date)s", date=format_date(invoice.sold, "long")),
                  new_x="LMARGIN", new_y="NEXT")
+    for line in invoice.payment_lines():
+        doc.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
     doc.ln(4)
     top = doc.get_y()
     doc.multi_cell(90, 5, "\n".join(invoice.seller), new_x="LMARGIN", new_y="NEXT")
@@ -161,7 +204,8 @@ def pdf(invoice: Invoice) -> bytes:
         doc.set_font("dejavu", "B", 9)
         doc.multi_cell(0, 5, invoice.regime, new_x="LMARGIN", new_y="NEXT")
         doc.set_font("dejavu", size=10)
-    doc.multi_cell(0, 5, invoice.terms, new_x="LMARGIN", new_y="NEXT")
+    if invoice.terms:
+        doc.multi_cell(0, 5, invoice.terms, new_x="LMARGIN", new_y="NEXT")
     doc.set_font("dejavu", size=8)
     for mention in invoice.mentions:
         doc.multi_cell(0, 4, mention, new_x="LMARGIN", new_y="NEXT")

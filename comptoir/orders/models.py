@@ -31,13 +31,17 @@ from comptoir.core.scoping import TenantScoped
 
 # Order statuses, in the order an order usually goes through them.
 PENDING_APPROVAL = "pending_approval"
+#: Paid online (a card): the order waits for the payment provider's word, its stock held
+#: for a limited time; abandoned, it is cancelled and the stock released.
+AWAITING_PAYMENT = "awaiting_payment"
 PLACED = "placed"
 PAID = "paid"
 SHIPPED = "shipped"
 DELIVERED = "delivered"
 CANCELLED = "cancelled"
 RETURNED = "returned"
-STATUSES = (PENDING_APPROVAL, PLACED, PAID, SHIPPED, DELIVERED, CANCELLED, RETURNED)
+STATUSES = (PENDING_APPROVAL, AWAITING_PAYMENT, PLACED, PAID, SHIPPED, DELIVERED, CANCELLED,
+            RETURNED)
 
 
 def _now() -> datetime:
@@ -141,6 +145,10 @@ class Order(TenantScoped, db.Model):
     buyer_vat_number: Mapped[str | None] = mapped_column(String(32))
     destination_country: Mapped[str | None] = mapped_column(String(2), index=True)
     expected_delivery: Mapped[date] = mapped_column(Date)
+    #: When an invoice falls due: the order date plus the company's payment terms.
+    due_date: Mapped[date | None] = mapped_column(Date, index=True)
+    #: When the money arrived (the card payment confirmed, the transfer or invoice settled).
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     lines: Mapped[list[OrderLine]] = relationship(
@@ -155,6 +163,21 @@ class Order(TenantScoped, db.Model):
                         foreign_keys=[user_id])
     company = relationship("Company", primaryjoin="Company.id == Order.company_id",
                            foreign_keys=[company_id])
+
+    refunds: Mapped[list[Refund]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="Refund.id",
+        primaryjoin="Order.id == Refund.order_id", foreign_keys="Refund.order_id",
+    )
+
+    @property
+    def refunded(self) -> Decimal:
+        """What has been given back so far, VAT included."""
+        return sum((refund.amount for refund in self.refunds), Decimal("0"))
+
+    @property
+    def refundable(self) -> Decimal:
+        """What may still be given back: never more than was charged."""
+        return self.total_gross - self.refunded
 
     @property
     def vat_by_rate(self) -> list[tuple[Decimal, Decimal, Decimal]]:
@@ -235,3 +258,32 @@ class ReturnRequest(TenantScoped, db.Model):
 
     order: Mapped[Order] = relationship(
         primaryjoin="Order.id == ReturnRequest.order_id", foreign_keys=[order_id])
+
+
+class Refund(TenantScoped, db.Model):
+    """Money given back on an order, in full or in part, through the way it was paid.
+
+    One row per refund, never updated: the sum of an order's refunds can never pass what
+    was charged (checked before the payment provider is asked), and each row keeps the
+    provider's reference for the accountant.
+    """
+
+    __tablename__ = "order_refunds"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"],
+                             ondelete="CASCADE"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(index=True)
+    return_id: Mapped[int | None] = mapped_column()
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    reference: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    order: Mapped[Order] = relationship(
+        back_populates="refunds", primaryjoin="Order.id == Refund.order_id",
+        foreign_keys=[order_id])

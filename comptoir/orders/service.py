@@ -28,10 +28,12 @@ from comptoir.catalog import pricing
 from comptoir.catalog import service as catalog
 from comptoir.catalog.models import Configuration, Variant
 from comptoir.core.db import db
-from comptoir.core.plugins import hooks
+from comptoir.core.jobs import periodic
+from comptoir.core.plugins import hooks, plugin_host
 from comptoir.core.scoping import current_tenant_id
 from comptoir.customers.models import Company, User
 from comptoir.orders.models import (
+    AWAITING_PAYMENT,
     CANCELLED,
     DELIVERED,
     PAID,
@@ -45,6 +47,7 @@ from comptoir.orders.models import (
     OrderCounter,
     OrderEvent,
     OrderLine,
+    Refund,
     ReturnRequest,
 )
 from comptoir.stock import service as stock
@@ -57,6 +60,13 @@ log = logging.getLogger("comptoir.orders")
 
 MAX_QUANTITY = 999
 CART_KEY = "cart_token"
+#: How long a buyer has to pay online after placing the order, before it is cancelled.
+PAYMENT_MINUTES = 30
+#: The stock hold outlives the payment window by this much, so that the order's own expiry
+#: (which first asks the payment provider) cancels it, not the stock desk's sweep.
+HOLD_MARGIN_MINUTES = 30
+#: After an approval chain agrees, the buyer has this long to pay online.
+APPROVED_PAYMENT_DAYS = 3
 HANDLING_DAYS = 1
 SUPPLIER_DAYS = 10
 
@@ -75,7 +85,8 @@ SHIPPING_METHODS = {
 
 # Which status may follow which; anything else is refused.
 TRANSITIONS = {
-    PENDING_APPROVAL: {PLACED, CANCELLED},
+    PENDING_APPROVAL: {PLACED, AWAITING_PAYMENT, CANCELLED},
+    AWAITING_PAYMENT: {PAID, CANCELLED},
     PLACED: {PAID, SHIPPED, CANCELLED},
     PAID: {SHIPPED, CANCELLED},
     SHIPPED: {DELIVERED},
@@ -87,6 +98,7 @@ TRANSITIONS = {
 #: an order becomes "returned" only when its returned parcel is received (restock, refund).
 STAFF_TRANSITIONS = {
     PENDING_APPROVAL: {CANCELLED},
+    AWAITING_PAYMENT: {CANCELLED},
     PLACED: {PAID, SHIPPED, CANCELLED},
     PAID: {SHIPPED, CANCELLED},
     SHIPPED: {DELIVERED},
@@ -343,16 +355,22 @@ def expected_delivery(in_stock: bool, method: ShippingMethod, start: date | None
     return day
 
 
-def _reserve(tenant: Any, reference: str, units: list[tuple[Variant, int]]) -> None:
+def _reserve(tenant: Any, reference: str, units: list[tuple[Variant, int]],
+             online: bool = False) -> None:
     """Each owner's desk reserves its own goods: the office its catalogue, a reseller the
-    stocked products it sells itself; all or nothing."""
+    stocked products it sells itself; all or nothing.
+
+    An order paid online holds its stock only for a while (the payment window plus a
+    margin): a buyer who leaves the card page gives the units back to the others.
+    """
     by_owner: dict[int, list[tuple[Variant, int]]] = defaultdict(list)
     for variant, quantity in units:
         by_owner[variant.tenant_id].append((variant, quantity))
     done: list[int] = []
     try:
         for owner, lines in by_owner.items():
-            stock.reserve(owner, reference, lines, committed=True)
+            stock.reserve(owner, reference, lines, committed=not online,
+                          minutes=PAYMENT_MINUTES + HOLD_MARGIN_MINUTES)
             done.append(owner)
     except stock.Shortage:
         for owner in done:
@@ -583,8 +601,9 @@ def book(tenant: Any, user: User | None, company: Company | None, *, email: str,
     # Stock first, in the office's own transaction, before this one writes anything: the
     # guarded UPDATE decides who gets the last unit, and SQLite allows one writer at a time.
     reference = f"{tenant.slug}-{uuid.uuid4().hex[:16]}"
+    online = is_online(tenant, company, payment_method)
     try:
-        _reserve(tenant, reference, units)
+        _reserve(tenant, reference, units, online=online)
     except stock.Shortage as short:
         raise CheckoutError("stock", f"only {short.available} of {short.sku} left") from short
     try:
@@ -598,11 +617,13 @@ def book(tenant: Any, user: User | None, company: Company | None, *, email: str,
             vat_regime=basis.regime, buyer_vat_number=basis.vat_number,
             destination_country=shipping.country,
             expected_delivery=expected_delivery(not priced.short, method),
+            due_date=due_date_for(company, payment_method, tax.today(tenant)),
         )
         db.session.add(order)
         db.session.flush()
         hold = hooks(tenant).comptoir_checkout_hold(tenant=tenant, order=order, user=user)
-        order.status = PENDING_APPROVAL if hold else PLACED
+        order.status = (PENDING_APPROVAL if hold else AWAITING_PAYMENT if online
+                        else PLACED)
         actor = user.email if user else email
         db.session.add(OrderEvent(order=order, actor=actor, from_status=None,
                                   to_status=order.status, note=hold or ""))
@@ -618,6 +639,13 @@ def book(tenant: Any, user: User | None, company: Company | None, *, email: str,
     return order
 
 
+def due_date_for(company: Company | None, payment_method: str, day: date) -> date | None:
+    """When an invoice falls due: the company's payment terms after the invoice date."""
+    if payment_method != "invoice" or company is None:
+        return None
+    return day + timedelta(days=company.payment_terms_days)
+
+
 def stock_owners(tenant: Any) -> tuple[int, ...]:
     """Whose shelves an order of ``tenant`` may take from: its office's, and its own."""
     return tuple(dict.fromkeys((tenant.office_id, tenant.id)))
@@ -631,13 +659,19 @@ def change_status(tenant: Any, order: Order, to_status: str, actor: str, note: s
     when two people act on the same order at once, one wins and the other is told the
     order moved meanwhile; stock is touched only by the winner.
     """
+    if to_status == PLACED and order.status == PENDING_APPROVAL and is_online(
+            tenant, order.company, order.payment_method):
+        to_status = AWAITING_PAYMENT  # approved: now the buyer pays
     allowed = (STAFF_TRANSITIONS if by_staff else TRANSITIONS).get(order.status, set())
     if to_status not in allowed:
         raise CheckoutError("status", f"an order {order.status} cannot become {to_status}")
     before = order.status
+    values: dict[str, Any] = {"status": to_status}
+    if to_status == PAID:
+        values["paid_at"] = datetime.now(UTC)
     claimed = db.session.execute(
         update(Order).where(Order.id == order.id, Order.status == before)
-        .values(status=to_status).execution_options(synchronize_session=False)
+        .values(**values).execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
         db.session.rollback()
@@ -651,7 +685,158 @@ def change_status(tenant: Any, order: Order, to_status: str, actor: str, note: s
             stock.release(owner, order.reference)
         elif to_status == SHIPPED:
             stock.ship(owner, order.reference)
+        elif to_status == PAID and before == AWAITING_PAYMENT:
+            stock.commit(owner, order.reference)
+    if to_status == CANCELLED and order.paid_at is not None and order.refundable > 0:
+        try:
+            refund(tenant, order, order.refundable, actor, reason="order cancelled")
+        except CheckoutError as failed:
+            log.error("order %s cancelled but not refunded: %s", order.number, failed.problem)
+            db.session.add(OrderEvent(order_id=order.id, actor=actor, from_status=CANCELLED,
+                                      to_status=CANCELLED,
+                                      note=f"refund pending: {failed.problem}"))
+            db.session.commit()
     hooks(tenant).comptoir_order_event(tenant=tenant, order=order, event=to_status)
+
+
+# -- payments -----------------------------------------------------------------------------
+
+
+def is_online(tenant: Any, company: Company | None, payment_method: str) -> bool:
+    """Whether ``payment_method`` is paid online: the order then waits for the provider."""
+    return any(m.get("online") and m["code"] == payment_method
+               for m in payment_methods(tenant, company))
+
+
+def payment_deadline(order: Order) -> datetime | None:
+    """Until when an order awaiting payment may still be paid: the payment window after
+    checkout, a few days after an approval chain agreed to it."""
+    if order.status != AWAITING_PAYMENT:
+        return None
+    started = [e for e in order.events if e.to_status == AWAITING_PAYMENT]
+    if not started:
+        return None
+    since = started[-1].at if started[-1].at.tzinfo else started[-1].at.replace(tzinfo=UTC)
+    if started[-1].from_status == PENDING_APPROVAL:
+        return since + timedelta(days=APPROVED_PAYMENT_DAYS)
+    return since + timedelta(minutes=PAYMENT_MINUTES)
+
+
+def settle(tenant: Any, order: Order, actor: str, note: str = "") -> bool:
+    """The payment provider confirmed the money arrived: the order is paid, its stock its own.
+
+    Safe to call twice and from two places at once (the buyer's return page and the
+    provider's webhook): the conditional UPDATE lets one through, the other gets ``False``.
+    """
+    db.session.refresh(order)
+    if order.status != AWAITING_PAYMENT:
+        return False
+    try:
+        change_status(tenant, order, PAID, actor, note=note)
+    except CheckoutError:
+        return False
+    if any(stock.released_holds(owner, order.reference) for owner in stock_owners(tenant)):
+        # Paid after the hold ran out: staff must find the goods again before shipping.
+        log.warning("order %s paid after its stock hold expired", order.number)
+        db.session.add(OrderEvent(order_id=order.id, actor=actor, from_status=PAID,
+                                  to_status=PAID, note="paid after the stock hold expired: "
+                                                       "check stock before shipping"))
+        db.session.commit()
+    return True
+
+
+def expire_unpaid(tenant: Any, now: datetime | None = None) -> int:
+    """Cancel the orders whose payment window closed, and give their stock back.
+
+    Each payment plugin is asked first (``comptoir_payment_abandoned``): it cancels the
+    pending payment at the provider, or answers ``False`` when the provider says the money
+    came after all, in which case the order is left for the payment to settle.
+    """
+    moment = now or datetime.now(UTC)
+    waiting = db.session.scalars(select(Order).where(Order.status == AWAITING_PAYMENT)).all()
+    cancelled = 0
+    for order in waiting:
+        deadline = payment_deadline(order)
+        if deadline is None or deadline > moment:
+            continue
+        verdict = hooks(tenant).comptoir_payment_abandoned(tenant=tenant, order=order)
+        if verdict is False:
+            continue
+        try:
+            change_status(tenant, order, CANCELLED, "system",
+                          note="payment not received in time")
+            cancelled += 1
+        except CheckoutError:
+            db.session.rollback()  # paid meanwhile
+    return cancelled
+
+
+@periodic("orders.expire_unpaid", minutes=5)
+def expire_unpaid_everywhere(now: str | None = None) -> dict[str, int]:
+    """Cancel unpaid online orders past their window, in every shop that takes online
+    payments (the tenants with a plugin offering a payment page turned on).
+
+    :param now: an ISO 8601 moment to judge by instead of the clock (tests, catching up).
+    :return: ``{tenant slug: orders cancelled}`` for the shops that had any.
+    """
+    moment = datetime.fromisoformat(now) if now else None
+    from comptoir.core.scoping import tenant_context
+    from comptoir.tenants.models import Tenant
+    from comptoir.tenants.resolution import directory
+
+    online = plugin_host().implementing("comptoir_payment_page")
+    ids = db.session.scalars(select(Tenant.id).order_by(Tenant.id)).all()
+    db.session.commit()
+    done: dict[str, int] = {}
+    for tenant_id in ids:
+        tenant = directory().by_id(tenant_id)
+        if tenant is None or not (tenant.plugins & online):
+            continue
+        with tenant_context(db.session, tenant.id, tenant.office_id):
+            cancelled = expire_unpaid(tenant, moment)
+            db.session.commit()
+        if cancelled:
+            log.info("%s: %s unpaid orders cancelled", tenant.slug, cancelled)
+            done[tenant.slug] = cancelled
+    return done
+
+
+def refund(tenant: Any, order: Order, amount: Decimal, actor: str, *, reason: str = "",
+           return_id: int | None = None) -> Refund:
+    """Give ``amount`` (VAT included) back through the way the order was paid.
+
+    Never more than what is left to refund; the payment plugin is asked before anything is
+    written, so a refusal from the provider changes nothing here.
+
+    :raises CheckoutError: naming the problem (amount, status, provider).
+    """
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise CheckoutError("amount", f"'{amount}' is not an amount")
+    amount = amount.quantize(Decimal("0.01"))
+    if order.status in (PENDING_APPROVAL, AWAITING_PAYMENT) or (
+            order.status == CANCELLED and order.paid_at is None):
+        raise CheckoutError("refund", "nothing was paid for this order")
+    if amount <= 0:
+        raise CheckoutError("amount", "must be more than zero")
+    db.session.refresh(order)
+    if amount > order.refundable:
+        raise CheckoutError("amount", f"at most {order.refundable} is left to refund")
+    # A plugin that raises is logged and answers None (see PluginHost.shield): either way
+    # nothing is recorded and staff are told, to try again or refund by other means.
+    reference = hooks(tenant).comptoir_refund(tenant=tenant, order=order, amount=amount)
+    if not reference:
+        raise CheckoutError("refund", f"the refund of {amount} {order.currency} by "
+                                      f"'{order.payment_method}' did not go through (see the "
+                                      "log); nothing was recorded")
+    done = Refund(order_id=order.id, amount=amount, reference=str(reference)[:120],
+                  reason=reason.strip()[:2000], actor=actor, return_id=return_id)
+    db.session.add(done)
+    db.session.add(OrderEvent(order_id=order.id, actor=actor, from_status=order.status,
+                              to_status=order.status,
+                              note=f"refunded {amount} {order.currency}: {reference}"))
+    db.session.commit()
+    db.session.refresh(order)
+    return done
 
 
 # -- returns ------------------------------------------------------------------------------
@@ -714,14 +899,34 @@ def receive_return(tenant: Any, request: ReturnRequest, actor: str) -> None:
     change_status(tenant, order, RETURNED, actor, note="goods received")
     for owner in stock_owners(tenant):
         stock.restock(owner, order.reference)
-    reference = hooks(tenant).comptoir_refund(tenant=tenant, order=order,
-                                              amount=order.total_gross)
-    request.status = "refunded" if reference else "received"
-    request.refund_reference = reference
-    db.session.add(OrderEvent(order_id=order.id, actor=actor, from_status=RETURNED,
-                              to_status=RETURNED,
-                              note=f"refunded: {reference}" if reference else "refund pending"))
     db.session.commit()
+    retry_return_refund(tenant, request, actor)
+
+
+def retry_return_refund(tenant: Any, request: ReturnRequest, actor: str) -> bool:
+    """Refund what is left of a received return; ``False`` (and a note) if the provider
+    refused, for staff to try again."""
+    order = request.order
+    if order.refundable <= 0:  # refunded by hand already
+        request.status = "refunded"
+        request.refund_reference = order.refunds[-1].reference if order.refunds else ""
+        db.session.commit()
+        return True
+    try:
+        done = refund(tenant, order, order.refundable, actor, reason="return received",
+                      return_id=request.id)
+    except CheckoutError as failed:
+        db.session.rollback()
+        request.status = "received"
+        db.session.add(OrderEvent(order_id=order.id, actor=actor, from_status=order.status,
+                                  to_status=order.status,
+                                  note=f"refund pending: {failed.problem}"))
+        db.session.commit()
+        return False
+    request.status = "refunded"
+    request.refund_reference = done.reference
+    db.session.commit()
+    return True
 
 
 def orders_of(user: User) -> list[Order]:

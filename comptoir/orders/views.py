@@ -10,10 +10,11 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
 from comptoir.core.db import db
+from comptoir.core.plugins import hooks
 from comptoir.core.themes import render
 from comptoir.customers.service import current_company
 from comptoir.orders import invoices, service
-from comptoir.orders.models import Order
+from comptoir.orders.models import AWAITING_PAYMENT, Order
 
 bp = Blueprint("orders", __name__)
 
@@ -124,7 +125,8 @@ def checkout() -> Any:
                 # The order's random reference, not its number: numbers are guessable and
                 # every shop has an order 1.
                 session[GUEST_ORDERS] = [*session.get(GUEST_ORDERS, []), order.reference][-10:]
-            return redirect(url_for("orders.show", number=order.number), 303)
+            pay = _payment_page(order)
+            return redirect(pay or url_for("orders.show", number=order.number), 303)
     priced = service.price_cart(g.tenant, service.current_cart(user), company)
     defaults = {"billing_country": g.tenant.country, "shipping_country": g.tenant.country}
     if user is not None:
@@ -170,21 +172,24 @@ def _preview(priced: service.Priced, company: Any, values: dict[str, str]
 
 def _visible_order(number: int) -> Order:
     order = db.session.scalars(select(Order).where(Order.number == number)).first()
-    if order is None:
+    if order is None or not buyer_may_see(order):
         abort(404)
+    return order
+
+
+def buyer_may_see(order: Order) -> bool:
+    """The buyer's own order, their company's for its admin, or a guest's order placed in
+    this browser session; anyone else is shown a 404, as if it did not exist."""
     user = _user()
     from flask import session
 
-    mine = (
+    return bool(
         (user is not None and (order.user_id == user.id or (
             user.role == "company_admin" and user.company_id is not None
             and order.company_id == user.company_id)))
         or (user is None and order.user_id is None
             and order.reference in session.get(GUEST_ORDERS, []))
     )
-    if not mine:
-        abort(404)
-    return order
 
 
 @bp.route("/orders/<int(max=2147483647):number>")
@@ -192,7 +197,16 @@ def show(number: int) -> str:
     order = _visible_order(number)
     return render("orders/order.html", order=order,
                   deadline=service.return_deadline(g.tenant, order),
-                  pending_return=service.open_return(order))
+                  pending_return=service.open_return(order),
+                  pay_url=_payment_page(order),
+                  pay_until=service.payment_deadline(order))
+
+
+def _payment_page(order: Order) -> str | None:
+    """Where the buyer pays an order awaiting an online payment (the payment plugin's page)."""
+    if order.status != AWAITING_PAYMENT:
+        return None
+    return hooks(g.tenant).comptoir_payment_page(tenant=g.tenant, order=order)
 
 
 @bp.route("/orders/<int(max=2147483647):number>/invoice")

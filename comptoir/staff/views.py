@@ -6,6 +6,7 @@ login page, a customer gets a 403, and another tenant's order is a 404 as everyw
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
@@ -15,6 +16,7 @@ from sqlalchemy import func, or_, select
 
 from comptoir.catalog.models import Variant
 from comptoir.core.db import db
+from comptoir.core.i18n import money
 from comptoir.core.themes import render
 from comptoir.customers.models import Company
 from comptoir.orders import service
@@ -86,7 +88,10 @@ def order(number: int) -> str:
     allowed = sorted(service.STAFF_TRANSITIONS.get(found.status, ()))
     pending = db.session.scalars(select(ReturnRequest).where(
         ReturnRequest.order_id == found.id).order_by(ReturnRequest.id.desc())).all()
-    return render("staff/order.html", order=found, allowed=allowed, returns=pending)
+    can_refund = found.refundable > 0 and (found.paid_at is not None or found.status in (
+        "placed", "shipped", "delivered", "returned"))
+    return render("staff/order.html", order=found, allowed=allowed, returns=pending,
+                  can_refund=can_refund)
 
 
 @bp.route("/orders/<int(max=2147483647):number>/invoice.pdf")
@@ -112,6 +117,38 @@ def change(number: int) -> Any:
     return redirect(url_for("staff.order", number=number), 303)
 
 
+@bp.route("/orders/<int(max=2147483647):number>/refund", methods=["POST"])
+def refund(number: int) -> Any:
+    """Give part (or the rest) of an order's price back: a goodwill gesture, a missing
+    item, a partial return."""
+    found = _order(number)
+    text = request.form.get("amount", "").strip()
+    try:
+        amount = _amount(text)
+        done = service.refund(g.tenant, found, amount, _actor(),
+                              reason=request.form.get("reason", "")[:2000])
+        flash(_("Refunded %(amount)s (%(reference)s).",
+                amount=money(done.amount, found.currency), reference=done.reference),
+              "success")
+    except service.CheckoutError as error:
+        db.session.rollback()
+        flash(_("Refund refused: %(problem)s", problem=error.problem), "error")
+    return redirect(url_for("staff.order", number=number), 303)
+
+
+def _amount(text: str) -> Decimal:
+    """An amount as staff type it in their language ("12,50" in a French shop)."""
+    from babel.numbers import NumberFormatError, parse_decimal
+    from flask_babel import get_locale
+
+    if not text or len(text) > 20:
+        raise service.CheckoutError("amount", f"'{text[:20]}' is not an amount")
+    try:
+        return parse_decimal(text, locale=get_locale(), strict=False)
+    except NumberFormatError:
+        raise service.CheckoutError("amount", f"'{text}' is not an amount") from None
+
+
 @bp.route("/returns/<int(max=2147483647):return_id>", methods=["POST"])
 def handle_return(return_id: int) -> Any:
     found = db.session.get(ReturnRequest, return_id)
@@ -124,6 +161,9 @@ def handle_return(return_id: int) -> Any:
             service.decide_return(found, action == "accept", _actor())
         elif action == "receive":
             service.receive_return(g.tenant, found, _actor())
+        elif action == "refund" and found.status == "received":
+            if not service.retry_return_refund(g.tenant, found, _actor()):
+                raise service.CheckoutError("refund", found.order.events[-1].note)
         else:
             abort(400)
         flash(_("Return updated."), "success")

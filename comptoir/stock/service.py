@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from comptoir.catalog.models import Variant
 from comptoir.core.db import db
+from comptoir.core.jobs import periodic
 from comptoir.core.scoping import activate, deactivate
 from comptoir.stock.models import (
     SHOP,
@@ -181,6 +182,31 @@ def _finish(owner_id: int, reference: str, status: str, kinds: tuple[str, ...]) 
     return done
 
 
+def commit(office_id: int, reference: str) -> int:
+    """Paid: what a checkout held for a limited time is now the order's, with no expiry.
+
+    :return: how many holds were committed; fewer than the order's lines means some had
+        already been released (the payment came after the hold ran out).
+    """
+    with desk(office_id) as session:
+        done = session.execute(
+            update(StockReservation)
+            .where(StockReservation.reference == reference, StockReservation.status == "held")
+            .values(status="committed", expires_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return done
+
+
+def released_holds(office_id: int, reference: str) -> int:
+    """How many of ``reference``'s reservations at this desk were given back (a hold that
+    ran out, a cancellation)."""
+    with desk(office_id) as session:
+        return len(session.scalars(select(StockReservation.id).where(
+            StockReservation.reference == reference,
+            StockReservation.status == "released")).all())
+
+
 def release(office_id: int, reference: str) -> int:
     """Cancelled or abandoned: give the units back."""
     return _finish(office_id, reference, "released", ("held", "committed"))
@@ -216,6 +242,29 @@ def release_expired(office_id: int, now: datetime | None = None) -> int:
         references = set(session.scalars(select(StockReservation.reference).where(
             StockReservation.status == "held", StockReservation.expires_at < moment)))
     return sum(release(office_id, ref) for ref in references)
+
+
+@periodic("stock.release_expired", minutes=5)
+def release_expired_everywhere() -> dict[str, int]:
+    """Release expired holds at every office (stock belongs to offices only).
+
+    The worker runs it every five minutes; ``comptoir stock release-expired`` runs it by
+    hand or from cron. Returns ``{office slug: holds released}`` for the offices that had
+    any.
+    """
+    from comptoir.tenants.models import Tenant
+
+    offices = db.session.execute(
+        select(Tenant.slug, Tenant.id).where(Tenant.parent_id.is_(None)).order_by(Tenant.slug)
+    ).all()
+    db.session.commit()  # each office's desk works in a session of its own
+    done: dict[str, int] = {}
+    for slug, office_id in offices:
+        released = release_expired(office_id)
+        if released:
+            log.info("%s: released %s expired holds", slug, released)
+            done[slug] = released
+    return done
 
 
 def _level(session: Session, location: str, sku: str) -> StockLevel:

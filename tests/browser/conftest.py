@@ -7,26 +7,18 @@ Debian's Chromium driven by Playwright (Playwright cannot download its own brows
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import _empty_postgresql
+from tests.servers import free_port, wait_until_up
 
 CHROMIUM = os.environ.get("COMPTOIR_TEST_CHROMIUM", "/usr/bin/chromium")
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _comptoir(env: dict[str, str], *args: str) -> str:
@@ -43,10 +35,13 @@ def live_instance(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="package")
-def live_server(database, live_instance) -> Iterator[str]:
+def live_server(database, live_instance, localstripe) -> Iterator[str]:
     instance = live_instance
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPTOIR_")}
-    env.update(COMPTOIR_INSTANCE_PATH=str(instance), COMPTOIR_SECRET_KEY="browser-tests")
+    # Card payments go to localstripe, as with script/server; jobs (Stripe's webhooks) run
+    # inside the server, since no worker runs beside it here.
+    env.update(COMPTOIR_INSTANCE_PATH=str(instance), COMPTOIR_SECRET_KEY="browser-tests",
+               COMPTOIR_STRIPE_API_BASE=localstripe, COMPTOIR_JOBS_URL="immediate")
     if database.is_postgresql:
         env["COMPTOIR_DATABASE_URL"] = database.owner_url  # demo data written as the owner
         serve_url = database.app_url
@@ -55,7 +50,7 @@ def live_server(database, live_instance) -> Iterator[str]:
         env["COMPTOIR_DATABASE_URL"] = serve_url
     _comptoir(env, "db", "upgrade")
     _comptoir(env, "demo")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--workers", "2", "--bind",
          f"127.0.0.1:{port}", "comptoir:create_app()"],
@@ -64,17 +59,12 @@ def live_server(database, live_instance) -> Iterator[str]:
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"gunicorn did not start: {server.stderr.read()[-2000:]}")
-            time.sleep(0.2)
+    wait_until_up(f"{base}/healthz", server, "gunicorn")
+    from comptoir.demo import DEMO_STRIPE
+    from tests.localstripe import send_webhooks_to
+
+    send_webhooks_to(localstripe, f"{base}/s/acme-informatique/stripe/webhook",
+                     DEMO_STRIPE["webhook_secret"], name="acme-informatique")
     yield base
     server.terminate()
     server.wait(timeout=20)

@@ -35,9 +35,13 @@ def test_upgrade_applies_every_plugin_branch(migrated):
         current = set(db.session.execute(
             text("SELECT version_num FROM alembic_version")).scalars())
         config = current_app.extensions["migrate"].migrate.get_config()
-        heads = set(ScriptDirectory.from_config(config).get_heads())
+        script = ScriptDirectory.from_config(config)
+        heads = set(script.get_heads())
+        # alembic_version leaves out a head that another branch depends on (the core's,
+        # when a plugin's migration depends on it): it is applied all the same.
+        applied = {rev.revision for rev in script.iterate_revisions(tuple(current), "base")}
     assert "notes_items" in tables
-    assert "notes_0001" in heads and current == heads
+    assert "notes_0001" in heads and "notes_0001" in current and heads <= applied
 
 
 def test_plugin_tables_are_tenant_scoped(migrated, app_factory, make_tenant):

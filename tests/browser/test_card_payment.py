@@ -1,0 +1,49 @@
+"""In Chromium, against localstripe: a consumer pays a card order on the demo, through the
+payment page's Stripe.js (localstripe's stand-in) and 3-D Secure."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+
+def order_something(page, live_server, email):
+    page.goto(live_server + "/s/acme-informatique/")
+    page.locator(".product-card a").first.click()
+    page.get_by_role("button", name="Ajouter au panier").click()
+    page.get_by_role("link", name="Commander").click()
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Nom").first.fill("Léa Martin")
+    page.get_by_label("Rue").first.fill("3 place Bellecour")
+    page.get_by_label("Code postal").first.fill("69002")
+    page.get_by_label("Ville").first.fill("Lyon")
+    page.get_by_label("Carte bancaire").check()
+    page.get_by_role("button", name="Valider la commande").click()
+    expect(page.get_by_role("heading", name="Payer la commande")).to_be_visible()
+
+
+def type_card(page, number):
+    for placeholder, value in (("number", number), ("exp_month", "12"), ("exp_year", "30"),
+                               ("cvc", "123"), ("postal_code", "69002")):
+        page.get_by_placeholder(placeholder, exact=True).fill(value)
+
+
+def test_a_consumer_pays_a_card_order_and_sees_it_paid(live_server, page):
+    order_something(page, live_server, "lea.martin@example.org")
+    type_card(page, "4242424242424242")
+    page.locator("#pay-new").click()
+    expect(page.locator(".status")).to_have_text("Payée", timeout=15000)
+    expect(page.locator(".flash-success")).to_contain_text("paiement est bien reçu")
+
+
+def test_3d_secure_then_paid_and_a_declined_card_says_so(live_server, page):
+    order_something(page, live_server, "hugo.petit@example.org")
+    type_card(page, "4000000000000341")  # accepted when typed, declined when charged
+    page.locator("#pay-new").click()
+    expect(page.locator("#pay-error")).to_have_text("Votre carte a été refusée.")
+
+    page.reload()
+    type_card(page, "4000002500003155")  # the bank asks for 3-D Secure
+    page.locator("#pay-new").click()
+    page.get_by_role("button", name="Complete authentication").click()  # at card set-up
+    page.get_by_role("button", name="Complete authentication").click()  # at payment
+    expect(page.locator(".status")).to_have_text("Payée", timeout=15000)
