@@ -7,6 +7,7 @@ and prints the same logins.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -381,6 +382,34 @@ def _ensure_durand_chain(company: Company) -> None:
     chain.set_sequential(company.id, True)
 
 
+#: A partner site that links to ACME's shop: 8 % of what its readers buy, 10 % once its
+#: month passes 5,000, and a flat 12 per screen (the seed's "affiliates ... partner sites").
+BLOG_PARTNER = ("BLOGPRO", "Blog Info Pro", "partner_site", "partenariats@blog-info.example",
+                (("", "percent", "8.00", "0"), ("", "percent", "10.00", "5000.00"),
+                 ("ecrans", "flat", "12.00", "0")))
+
+
+def _ensure_acme_affiliates(tenant_id: int) -> None:
+    """ACME's partner site and its rules, if the affiliates plugin is installed."""
+    from comptoir.core.plugins import plugin_host
+
+    if "affiliates" not in plugin_host().names():
+        return
+    from plugins.affiliates.models import Affiliate, Rule
+
+    code, name, kind, email, rules = BLOG_PARTNER
+    with tenant_context(db.session, tenant_id, _office_of(tenant_id)):
+        if db.session.scalars(select(Affiliate.id).where(Affiliate.code == code)).first():
+            db.session.commit()
+            return
+        partner = Affiliate(code=code, name=name, kind=kind, email=email)
+        partner.rules = [Rule(category=category, kind=rule_kind, value=Decimal(value),
+                              min_monthly_volume=Decimal(tier))
+                         for category, rule_kind, value, tier in rules]
+        db.session.add(partner)
+        db.session.commit()
+
+
 def _ensure_tenant_admins(tenants: dict[str, int]) -> None:
     for slug, email, name in TENANT_ADMINS:
         with tenant_context(db.session, tenants[slug], _office_of(tenants[slug])):
@@ -401,6 +430,7 @@ def load_demo() -> Iterator[str]:
     for slug in STOCK:
         _ensure_stock(slug, tenants[slug])
     _ensure_acme_customers(tenants["acme-informatique"])
+    _ensure_acme_affiliates(tenants["acme-informatique"])
     _ensure_tenant_admins(tenants)
     yield "Demo ready. Storefronts (with `script/server`, on http://127.0.0.1:5000):"
     for slug, *_rest in OFFICES:
@@ -409,7 +439,10 @@ def load_demo() -> Iterator[str]:
     yield f"Logins at /s/acme-informatique/login, password '{DEMO_PASSWORD}':"
     for email, _name, role in (*ACME_USERS, ACME_STAFF, ACME_BELGIAN_COMPANY[2]):
         yield f"  {email:<42} {role}"
-    yield "Staff pages: /s/acme-informatique/staff/ (log in as the staff user)."
+    yield "Staff pages: /s/acme-informatique/staff/ (log in as the staff user);"
+    yield "  commissions and customers at /s/acme-informatique/affiliates/."
+    yield "A partner site's referral link: /s/acme-informatique/r/BLOGPRO"
+    yield "Card payments (localstripe): 4242 4242 4242 4242, or 4000 0025 0000 3155 (3-D Secure)."
     yield "Shop settings (languages, VAT, legal texts) at /s/<slug>/staff/settings, as:"
     for slug, email, _name in TENANT_ADMINS:
         yield f"  {email:<42} tenant_admin of {slug}"

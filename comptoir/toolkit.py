@@ -157,6 +157,53 @@ def tenant_by_id(tenant_id: int) -> TenantInfo | None:
     return directory().by_id(tenant_id)
 
 
+def category_of(sku: str) -> str:
+    """The category slug of the product sold under ``sku`` (a variant's SKU), or ``""``
+    for a configuration, a service without category, or a SKU no longer in the catalogue."""
+    from sqlalchemy import select
+
+    from comptoir.catalog.models import Category, Product, Variant
+
+    found = db.session.scalars(
+        select(Category.slug).join(Product, Product.category_id == Category.id)
+        .join(Variant, Variant.product_id == Product.id).where(Variant.sku == sku)).first()
+    return found or ""
+
+
+def return_deadline(tenant: TenantInfo, order: Any) -> Any:
+    """The last day the customer may send ``order`` back (a ``date``), or ``None`` while it
+    is not delivered. See :func:`comptoir.orders.service.return_deadline`."""
+    from comptoir.orders.service import return_deadline as deadline
+
+    return deadline(tenant, order)
+
+
+def returned_quantities(order: Any) -> dict[int, int]:
+    """Units back per order line id (received returns): what a commission plugin reverses.
+    See :func:`comptoir.orders.service.returned_quantities`."""
+    from comptoir.orders.service import returned_quantities as returned
+
+    return returned(order)
+
+
+def quotes_summary() -> dict[str, int]:
+    """How many of the shop's quotes are in each status (``sent``, ``requested``...), for
+    dashboards that link to the staff's quotes page (``staff_quotes.index_staff``)."""
+    from sqlalchemy import func, select
+
+    from comptoir.quotes.models import Quote
+
+    return dict(db.session.execute(
+        select(Quote.status, func.count(Quote.id)).group_by(Quote.status)).all())
+
+
+def open_return(order: Any) -> Any:
+    """The order's return still under way (requested or accepted), or ``None``."""
+    from comptoir.orders.service import open_return as under_way
+
+    return under_way(order)
+
+
 def shop_today(tenant: TenantInfo) -> Any:
     """Today's date in the shop's time zone."""
     from comptoir.tax.basis import today
@@ -200,6 +247,11 @@ __all__ = [
     "change_order_status",
     "buyers_order",
     "find_order",
+    "category_of",
+    "return_deadline",
+    "open_return",
+    "quotes_summary",
+    "returned_quantities",
     "payment_deadline",
     "tenant_by_id",
     "enqueue",

@@ -98,7 +98,8 @@ def comptoir_page_blocks(tenant: Any, slot: str) -> str | None:
 
     Called when a template renders ``{{ blocks("<slot>") }}``. Slots of the default theme:
     ``header`` (under the navigation), ``home`` (storefront home, above the products),
-    ``footer`` (above the legal mentions). Return :class:`markupsafe.Markup` for trusted
+    ``cart`` (the cart page, under the checkout button), ``footer`` (above the legal
+    mentions). Return :class:`markupsafe.Markup` for trusted
     HTML; a plain string is escaped.
 
     :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
@@ -310,8 +311,9 @@ def comptoir_withdrawal_days(tenant: Any) -> int | None:
 def comptoir_refund(tenant: Any, order: Any, amount: Any) -> str | None:
     """Refund ``amount`` of ``order`` through the way it was paid; return a reference.
 
-    Called when staff mark a return as received (what is left to refund), when they refund
-    part of an order by hand, and when a paid order is cancelled. ``amount`` never exceeds
+    Called when staff mark a return as received (the returned lines' share, or what is left
+    to refund when the last units come back), when they refund part of an order by hand, and
+    when a paid order is cancelled. ``amount`` never exceeds
     what is left to refund (``order.refundable``, checked before the call). *firstresult*:
     stops at the first non-``None`` result: the plugin that handles the order's
     ``payment_method`` answers with the refund's reference (a card refund id...); the others
@@ -331,10 +333,67 @@ def comptoir_order_event(tenant: Any, order: Any, event: str) -> None:
     """React to an order moving on.
 
     Called after the change is committed, with ``event`` one of ``placed``, ``held``,
-    ``paid``, ``shipped``, ``delivered``, ``cancelled`` or ``returned``. Commissions,
+    ``paid``, ``shipped``, ``delivered``, ``cancelled``, ``partly_returned`` (a return of
+    some units was received; the order stays ``delivered``; see
+    ``comptoir.toolkit.returned_quantities``) or ``returned``. Commissions,
     newsletters and notifications hang here.
 
     :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
     :param order: the :class:`~comptoir.orders.models.Order`.
     :param event: what happened.
+    """
+
+
+# -------------------------------------------------------------------------------------------
+# Customers, commissions and payouts: who brought a customer, what they earn, paying them.
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def comptoir_customer_registered(tenant: Any, user: Any) -> None:
+    """React to a new customer account.
+
+    Called after the account is committed, inside the request that created it (a guest who
+    registers after ordering), so the request's cookies are readable: the affiliates plugin
+    binds the customer to the reseller or affiliate who referred them.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param user: the new :class:`~comptoir.customers.models.User`.
+    """
+
+
+@hookspec
+def comptoir_adjust_commission(tenant: Any, affiliate: Any, line: Any,
+                               amount: Any) -> Any | None:
+    """Return a new commission for one order line, or ``None`` to keep ``amount``.
+
+    Called by the affiliates plugin when an order is paid, once per goods line, after its
+    rules computed ``amount``. Every implementation is called, each seeing the amount the
+    rules gave; the lowest answer wins (a promotion that must not pay commission answers
+    ``Decimal("0")``). Amounts below zero are read as zero.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param affiliate: the affiliate credited (``code``, ``kind``, ``name``).
+    :param line: the :class:`~comptoir.orders.models.OrderLine`.
+    :param amount: the commission the rules computed, a ``Decimal`` in the order's currency.
+    :return: a ``Decimal``, or ``None``.
+    """
+
+
+@hookspec(firstresult=True)
+def comptoir_transfer(tenant: Any, account: str, amount: Any, currency: str,
+                      reference: str) -> str | None:
+    """Send ``amount`` to a payee's account; return the transfer's reference.
+
+    Called when a payout is paid (the affiliates plugin's statements). *firstresult*: stops
+    at the first non-``None`` result; the stripe plugin answers for ``acct_...`` accounts with
+    a Stripe Connect transfer. With no answer the payout is marked paid by hand instead, with
+    the reference of the bank transfer staff made.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param account: the payee's account at the provider (``acct_...``).
+    :param amount: a ``Decimal``.
+    :param currency: its ISO 4217 code.
+    :param reference: what the payee's statement should say; also the idempotency key.
+    :return: the provider's reference, or ``None`` if this plugin cannot pay that account.
     """

@@ -199,6 +199,7 @@ class OrderLine(TenantScoped, db.Model):
         ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"],
                              ondelete="CASCADE"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        UniqueConstraint("tenant_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -215,6 +216,11 @@ class OrderLine(TenantScoped, db.Model):
     order: Mapped[Order] = relationship(
         back_populates="lines", primaryjoin="Order.id == OrderLine.order_id",
         foreign_keys=[order_id])
+
+    @property
+    def is_shipping(self) -> bool:
+        """The delivery charged (``SHIPPING-EXPRESS``...): not goods, never sent back."""
+        return self.sku.startswith("SHIPPING-")
 
 
 class OrderEvent(TenantScoped, db.Model):
@@ -241,12 +247,17 @@ class OrderEvent(TenantScoped, db.Model):
 
 class ReturnRequest(TenantScoped, db.Model):
     """A customer's withdrawal from a delivered order: requested, then accepted (or
-    rejected) by staff, then received and refunded."""
+    rejected) by staff, then received and refunded.
+
+    ``lines`` say which goods lines go back and how many units of each; a request with no
+    lines (made before returns went line by line) sends every goods line back in full.
+    """
 
     __tablename__ = "order_returns"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"],
                              ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -258,6 +269,38 @@ class ReturnRequest(TenantScoped, db.Model):
 
     order: Mapped[Order] = relationship(
         primaryjoin="Order.id == ReturnRequest.order_id", foreign_keys=[order_id])
+    lines: Mapped[list[ReturnLine]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="ReturnLine.id",
+        primaryjoin="ReturnRequest.id == ReturnLine.return_id",
+        foreign_keys="ReturnLine.return_id",
+    )
+
+
+class ReturnLine(TenantScoped, db.Model):
+    """Units of one order line asked back in a :class:`ReturnRequest`."""
+
+    __tablename__ = "order_return_lines"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "return_id"],
+                             ["order_returns.tenant_id", "order_returns.id"],
+                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "order_line_id"],
+                             ["order_lines.tenant_id", "order_lines.id"],
+                             ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "return_id", "order_line_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(index=True)
+    order_line_id: Mapped[int] = mapped_column(index=True)
+    quantity: Mapped[int] = mapped_column()
+
+    request: Mapped[ReturnRequest] = relationship(
+        back_populates="lines", primaryjoin="ReturnRequest.id == ReturnLine.return_id",
+        foreign_keys=[return_id])
+    order_line: Mapped[OrderLine] = relationship(
+        primaryjoin="OrderLine.id == ReturnLine.order_line_id", foreign_keys=[order_line_id])
 
 
 class Refund(TenantScoped, db.Model):

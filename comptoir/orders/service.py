@@ -48,11 +48,12 @@ from comptoir.orders.models import (
     OrderEvent,
     OrderLine,
     Refund,
+    ReturnLine,
     ReturnRequest,
 )
 from comptoir.stock import service as stock
 from comptoir.tax import basis as tax
-from comptoir.tax.compute import Taxes, compute
+from comptoir.tax.compute import Taxes, compute, to_cents
 from comptoir.tax.tables import UnknownTaxClass
 from comptoir.tax.vatnumbers import VatNumberError, normalise, usable_for_reverse_charge
 
@@ -862,8 +863,140 @@ def open_return(order: Order) -> ReturnRequest | None:
         ReturnRequest.status.in_(("requested", "accepted")))).first()
 
 
+#: Returns that hold their units: asked for, on the way, or back. A rejected one does not.
+CLAIMING_RETURNS = ("requested", "accepted", "received", "refunded")
+#: Returns whose units are back on the shelves.
+RECEIVED_RETURNS = ("received", "refunded")
+
+
+def _goods_lines(order: Order) -> list[OrderLine]:
+    """What a customer may send back: every line but the delivery."""
+    return [line for line in order.lines if not line.is_shipping]
+
+
+def return_lines(request: ReturnRequest) -> list[tuple[OrderLine, int]]:
+    """``(order line, units)`` that ``request`` sends back, in the order's line order.
+
+    A request with no lines of its own (made before returns went line by line) sends every
+    goods line back in full.
+    """
+    order = request.order
+    if not request.lines:
+        return [(line, line.quantity) for line in _goods_lines(order)]
+    asked: dict[int, int] = defaultdict(int)
+    for row in request.lines:
+        asked[row.order_line_id] += row.quantity
+    return [(line, asked[line.id]) for line in order.lines if asked.get(line.id)]
+
+
+def _units_in(order: Order, statuses: tuple[str, ...]) -> dict[int, int]:
+    units: dict[int, int] = defaultdict(int)
+    requests = db.session.scalars(select(ReturnRequest).where(
+        ReturnRequest.order_id == order.id, ReturnRequest.status.in_(statuses))
+        .order_by(ReturnRequest.id)).all()
+    for request in requests:
+        for line, quantity in return_lines(request):
+            units[line.id] += quantity
+    return dict(units)
+
+
+def returned_quantities(order: Order) -> dict[int, int]:
+    """Units sent back per order line id, counting the returns received (or received and
+    refunded); lines with nothing back are left out.
+
+    What a commission plugin needs to reverse commissions line by line, on the
+    ``partly_returned`` and ``returned`` events. A return with no lines of its own (made
+    before returns went line by line) counts every goods line in full; the delivery line
+    is never returned.
+    """
+    return {line_id: units for line_id, units in _units_in(order, RECEIVED_RETURNS).items()
+            if units > 0}
+
+
+def returnable_quantities(order: Order) -> dict[int, int]:
+    """Units the customer may still ask back per goods line id: what was bought, less what
+    an earlier return (requested, accepted, received or refunded; not rejected) holds."""
+    claimed = _units_in(order, CLAIMING_RETURNS)
+    return {line.id: max(line.quantity - claimed.get(line.id, 0), 0)
+            for line in _goods_lines(order)}
+
+
+def _return_quantity(value: Any) -> int:
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and len(text) < 10):
+        raise CheckoutError("quantity", f"'{str(value)[:20]}' is not a whole number of units")
+    return int(text)
+
+
+def _chosen_lines(order: Order, lines: Mapping[Any, Any] | None) -> dict[int, int]:
+    """Check what the customer asks back (``{order line id: units}``, ``None`` for
+    everything not yet returned) and answer it as ``{line id: units}``, units above 0.
+
+    The lines of a configuration split across VAT classes (same code) are one item: a
+    quantity given for one of them stands for all, and different ones are refused.
+    """
+    left = returnable_quantities(order)
+    if lines is None:
+        chosen = {line_id: units for line_id, units in left.items() if units > 0}
+        if not chosen:
+            raise CheckoutError("lines", "everything in this order has already been sent back")
+        return chosen
+    by_id = {str(line.id): line for line in order.lines}
+    asked: dict[int, int] = {}
+    for key, value in lines.items():
+        line = by_id.get(str(key).strip())
+        if line is None:
+            raise CheckoutError("lines", f"line '{str(key)[:20]}' is not in this order")
+        if line.is_shipping:
+            raise CheckoutError("lines", "the delivery cannot be sent back")
+        if line.id in asked:
+            raise CheckoutError("lines", f"line '{line.id}' is listed twice")
+        asked[line.id] = _return_quantity(value)
+    groups: dict[str, list[OrderLine]] = defaultdict(list)
+    for line in _goods_lines(order):
+        groups[line.sku].append(line)
+    for parts in groups.values():
+        given = {asked[part.id] for part in parts if part.id in asked}
+        if len(given) > 1:
+            raise CheckoutError("quantity", f"the parts of '{parts[0].name}' go back "
+                                            "together: ask the same quantity for each")
+        if given:
+            units = given.pop()
+            asked.update({part.id: units for part in parts})
+    for line_id, units in asked.items():
+        if units > left.get(line_id, 0):
+            line = next(x for x in order.lines if x.id == line_id)
+            raise CheckoutError("quantity", f"at most {left.get(line_id, 0)} of "
+                                            f"'{line.name}' can still be sent back")
+    chosen = {line_id: units for line_id, units in asked.items() if units > 0}
+    if not chosen:
+        raise CheckoutError("lines", "choose at least one item to send back")
+    return chosen
+
+
+def _summary(order: Order, units: Mapping[int, int]) -> str:
+    """``1 × LAPTOP-FR, 2 × SCREEN`` for the order's audit trail."""
+    seen: dict[str, int] = {}
+    for line in order.lines:
+        if units.get(line.id):
+            seen.setdefault(line.sku, units[line.id])
+    return ", ".join(f"{quantity} × {sku}" for sku, quantity in seen.items())
+
+
 def request_return(tenant: Any, order: Order, actor: str, reason: str,
-                   today: date | None = None) -> ReturnRequest:
+                   today: date | None = None,
+                   lines: Mapping[Any, Any] | None = None) -> ReturnRequest:
+    """The customer asks to send goods of a delivered order back, within the withdrawal
+    period; one return at a time.
+
+    :param lines: ``{order line id: units}`` to send back (ids and units may be the form's
+        strings; a line at 0 stays with the customer); ``None`` sends back everything not
+        yet in an earlier return.
+    :raises CheckoutError: naming the problem, with nothing recorded: a line of another
+        order or the delivery line, units that are not a whole number or more than what is
+        left to return (units in an earlier return that was not rejected count as gone),
+        nothing chosen.
+    """
     deadline = return_deadline(tenant, order)
     if deadline is None:
         raise CheckoutError("return", "only a delivered order can be sent back")
@@ -871,10 +1004,14 @@ def request_return(tenant: Any, order: Order, actor: str, reason: str,
         raise CheckoutError("return", f"the withdrawal period ended on {deadline.isoformat()}")
     if open_return(order) is not None:
         raise CheckoutError("return", "a return is already under way for this order")
-    request = ReturnRequest(order_id=order.id, reason=reason.strip()[:2000])
+    chosen = _chosen_lines(order, lines)
+    request = ReturnRequest(order_id=order.id, reason=reason.strip()[:2000],
+                            lines=[ReturnLine(order_line_id=line_id, quantity=units)
+                                   for line_id, units in sorted(chosen.items())])
     db.session.add(request)
     db.session.add(OrderEvent(order_id=order.id, actor=actor, from_status=order.status,
-                              to_status=order.status, note="return requested"))
+                              to_status=order.status,
+                              note=f"return requested: {_summary(order, chosen)}"))
     db.session.commit()
     return request
 
@@ -891,29 +1028,137 @@ def decide_return(request: ReturnRequest, accept: bool, actor: str) -> None:
 
 
 def receive_return(tenant: Any, request: ReturnRequest, actor: str) -> None:
-    """The parcel is back: stock in, order returned, refund through its payment method."""
+    """The parcel is back: its units go back on the shelves and are refunded through the
+    order's payment method.
+
+    When every goods line is back in full (this parcel and the earlier ones), the order
+    becomes ``returned`` (event ``returned``) and whatever the order still has out comes
+    back on the shelves; otherwise it stays ``delivered``, only the units of this return
+    are restocked, and ``comptoir_order_event`` is called with ``partly_returned`` once
+    that is committed. Then the refund (see :func:`retry_return_refund`).
+
+    The return is claimed with one conditional UPDATE: two staff members receiving the same
+    parcel at once restock and refund it once.
+    """
     if request.status != "accepted":
         raise CheckoutError("return", "accept the return before receiving it")
     order = request.order
-    request.status = "received"
-    change_status(tenant, order, RETURNED, actor, note="goods received")
-    for owner in stock_owners(tenant):
-        stock.restock(owner, order.reference)
+    back = {line.id: units for line, units in return_lines(request)}
+    before = returned_quantities(order)
+    complete = all(before.get(line.id, 0) + back.get(line.id, 0) >= line.quantity
+                   for line in _goods_lines(order))
+    claimed = db.session.execute(
+        update(ReturnRequest).where(ReturnRequest.id == request.id,
+                                    ReturnRequest.status == "accepted")
+        .values(status="received").execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise CheckoutError("return", "the return changed meanwhile: reload it")
+    if complete:
+        change_status(tenant, order, RETURNED, actor, note="goods received")
+        for owner in stock_owners(tenant):
+            stock.restock(owner, order.reference)
+    else:
+        db.session.add(OrderEvent(order_id=order.id, actor=actor, from_status=order.status,
+                                  to_status=order.status,
+                                  note=f"goods received: {_summary(order, back)}"))
+        db.session.commit()
+        _restock_lines(tenant, order, back)
     db.session.commit()
+    db.session.refresh(request)
+    if not complete:
+        hooks(tenant).comptoir_order_event(tenant=tenant, order=order, event="partly_returned")
     retry_return_refund(tenant, request, actor)
 
 
+def _restock_lines(tenant: Any, order: Order, back: Mapping[int, int]) -> None:
+    """Put the units of ``back`` (``{order line id: units}``) on the shelves they left.
+
+    A line's variant is found by its SKU; a configuration's line (its code as SKU) brings
+    back its items as the configuration lists them today, once for all its VAT parts.
+    What cannot be matched to a shipped reservation any more (a variant or configuration
+    since deleted, a configuration whose items changed) is logged and left for staff to
+    count by hand; products that are not stocked have nothing to restock.
+    """
+    units: dict[int, int] = defaultdict(int)
+    owners: dict[int, int] = {}
+    done_skus: set[str] = set()
+    for line in order.lines:
+        quantity = back.get(line.id, 0)
+        if quantity <= 0 or line.sku in done_skus:
+            continue
+        done_skus.add(line.sku)
+        variant = catalog.find_variant(line.sku)
+        if variant is not None:
+            parts = [(variant, 1)]
+        else:
+            configuration = db.session.scalars(
+                select(Configuration).where(Configuration.code == line.sku)).first()
+            if configuration is None:
+                log.warning("order %s: %s × %s back but not restocked: no variant or "
+                            "configuration %s any more", order.number, quantity, line.sku,
+                            line.sku)
+                continue
+            parts = [(item.variant, item.quantity) for item in configuration.items]
+        for part, per in parts:
+            if part.product.stocked:
+                units[part.id] += per * quantity
+                owners[part.id] = part.tenant_id
+    by_owner: dict[int, dict[int, int]] = defaultdict(dict)
+    for variant_id, quantity in units.items():
+        by_owner[owners[variant_id]][variant_id] = quantity
+    for owner, wanted in by_owner.items():
+        put = stock.restock_units(owner, order.reference, wanted)
+        for variant_id, quantity in wanted.items():
+            if put.get(variant_id, 0) < quantity:
+                log.warning("order %s: %s of variant %s back but only %s were still out "
+                            "for it: count the rest by hand", order.number, quantity,
+                            variant_id, put.get(variant_id, 0))
+
+
+def return_value(request: ReturnRequest) -> Decimal:
+    """What the units of ``request`` are worth, VAT included: for each line, its share of
+    the line's net price (``line_net × units / quantity``) and VAT on that share at the
+    line's rate, each rounded half-up to the cent.
+
+    A return is priced line by line whatever the shop's rounding method, so it may differ
+    by a cent from the order's own VAT rounded per invoice; the return that brings the
+    last units back refunds what is left of the order instead (see
+    :func:`retry_return_refund`), so a fully returned order is refunded to the cent.
+    """
+    total = Decimal("0.00")
+    for line, units in return_lines(request):
+        net = to_cents(line.line_net * units / line.quantity)
+        vat = to_cents(net * line.vat_rate / 100) if line.vat_rate is not None else Decimal(0)
+        total += net + vat
+    return total
+
+
 def retry_return_refund(tenant: Any, request: ReturnRequest, actor: str) -> bool:
-    """Refund what is left of a received return; ``False`` (and a note) if the provider
-    refused, for staff to try again."""
+    """Refund a received return; ``False`` (and a note) if the provider refused, for staff
+    to try again.
+
+    A partial return refunds :func:`return_value` (less what was already refunded for
+    it), never more than the order's :attr:`~Order.refundable`. Once the order is
+    ``returned`` (every goods line back), the return refunds everything left on the order,
+    delivery included, as a withdrawal of the whole order does. Nothing left to refund
+    (refunded by hand already): the return is marked refunded.
+    """
     order = request.order
-    if order.refundable <= 0:  # refunded by hand already
+    db.session.refresh(order)
+    given = sum((r.amount for r in order.refunds if r.return_id == request.id), Decimal(0))
+    if order.status == RETURNED:
+        due = order.refundable
+    else:
+        due = min(return_value(request) - given, order.refundable)
+    if due <= 0:  # refunded by hand already
         request.status = "refunded"
         request.refund_reference = order.refunds[-1].reference if order.refunds else ""
         db.session.commit()
         return True
     try:
-        done = refund(tenant, order, order.refundable, actor, reason="return received",
+        done = refund(tenant, order, due, actor, reason="return received",
                       return_id=request.id)
     except CheckoutError as failed:
         db.session.rollback()

@@ -198,6 +198,8 @@ def show(number: int) -> str:
     return render("orders/order.html", order=order,
                   deadline=service.return_deadline(g.tenant, order),
                   pending_return=service.open_return(order),
+                  returnable=service.returnable_quantities(order),
+                  return_lines=service.return_lines,
                   pay_url=_payment_page(order),
                   pay_until=service.payment_deadline(order))
 
@@ -228,11 +230,15 @@ def invoice_pdf(number: int) -> Response:
 
 @bp.route("/orders/<int(max=2147483647):number>/return", methods=["POST"])
 def ask_return(number: int) -> Any:
-    """Withdrawal: the customer asks to send a delivered order back."""
+    """Withdrawal: the customer asks to send a delivered order back, all of it or some
+    units of some lines (``qty-<order line id>`` fields; none at all: everything left)."""
     order = _visible_order(number)
     actor = current_user.email if current_user.is_authenticated else order.email
+    chosen = {key.removeprefix("qty-"): value for key, value in request.form.items()
+              if key.startswith("qty-")}
     try:
-        service.request_return(g.tenant, order, actor, request.form.get("reason", ""))
+        service.request_return(g.tenant, order, actor, request.form.get("reason", ""),
+                               lines=chosen or None)
         flash(_("Your return request is registered; we will tell you how to send the "
                 "parcel."), "success")
     except service.CheckoutError as error:
@@ -254,6 +260,7 @@ def register(number: int) -> Any:
         flash(_("Account not created: %(problem)s.", problem=error.problem), "error")
         return redirect(url_for("orders.show", number=number), 303)
     login_user(user)
+    hooks(g.tenant).comptoir_customer_registered(tenant=g.tenant, user=user)
     flash(_("Your account is ready; this order is in your history."), "success")
     return redirect(url_for("orders.history"), 303)
 

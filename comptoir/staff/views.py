@@ -91,7 +91,7 @@ def order(number: int) -> str:
     can_refund = found.refundable > 0 and (found.paid_at is not None or found.status in (
         "placed", "shipped", "delivered", "returned"))
     return render("staff/order.html", order=found, allowed=allowed, returns=pending,
-                  can_refund=can_refund)
+                  can_refund=can_refund, return_lines=service.return_lines)
 
 
 @bp.route("/orders/<int(max=2147483647):number>/invoice.pdf")

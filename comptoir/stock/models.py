@@ -72,13 +72,16 @@ class StockReservation(TenantScoped, db.Model):
     """Units held for one order line, kept by the office that holds the stock.
 
     ``held`` until the order is placed or the hold expires; ``committed`` for a placed order
-    until it ships (``shipped``) or is cancelled (``released``).
+    until it ships (``shipped``) or is cancelled (``released``); ``returned`` when the
+    customer sent the units back. A partial return splits a shipped row: the shipped row
+    keeps what the customer still has, a ``returned`` row (one per order and level) what
+    came back, hence at most one row per order, level *and status*.
     """
 
     __tablename__ = "stock_reservations"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
-        UniqueConstraint("tenant_id", "reference", "level_id"),
+        UniqueConstraint("tenant_id", "reference", "level_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +103,6 @@ class StockMovement(TenantScoped, db.Model):
     level_id: Mapped[int] = mapped_column(ForeignKey("stock_levels.id", ondelete="CASCADE"),
                                           index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    kind: Mapped[str] = mapped_column(String(20))  # receipt, sale, reserve, release, ship
+    kind: Mapped[str] = mapped_column(String(20))  # receipt, sale, reserve, release, ship, return
     quantity: Mapped[int] = mapped_column()
     reference: Mapped[str] = mapped_column(String(120), default="")

@@ -11,12 +11,12 @@ afterwards releases what it reserved.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from comptoir.catalog.models import Variant
@@ -218,21 +218,92 @@ def ship(office_id: int, reference: str) -> int:
 
 
 def restock(office_id: int, reference: str) -> int:
-    """Returned goods go back on the shelves they left."""
-    done = 0
+    """Returned goods go back on the shelves they left: everything ``reference`` still has
+    out (``shipped``) from this office — a whole order sent back, or the rest of one after
+    earlier partial returns (see :func:`restock_units`).
+
+    :return: units put back.
+    """
     with desk(office_id) as session:
         shipped = session.execute(select(StockReservation.id, StockReservation.level_id,
                                          StockReservation.quantity).where(
-            StockReservation.reference == reference, StockReservation.status == "shipped")).all()
-        for hold_id, level_id, quantity in shipped:
-            if not _claim(session, hold_id, ("shipped",), "returned"):
-                continue
-            session.execute(update(StockLevel).where(StockLevel.id == level_id)
-                            .values(on_hand=StockLevel.on_hand + quantity)
-                            .execution_options(synchronize_session=False))
-            _journal(session, level_id, "return", quantity, reference)
-            done += 1
+            StockReservation.reference == reference, StockReservation.status == "shipped")
+            .order_by(StockReservation.id)).all()
+        return sum(quantity for hold_id, level_id, quantity in shipped
+                   if _put_back(session, reference, hold_id, level_id, quantity, quantity))
+
+
+def restock_units(office_id: int, reference: str, units: Mapping[int, int]) -> dict[int, int]:
+    """Part of a shipment came back: put ``units`` (``{variant id: quantity}``) back on the
+    shelves they left, never more than ``reference`` has out from this office.
+
+    A reservation that comes back in part is split: its ``shipped`` row keeps what the
+    customer still has, and the units back join the order's ``returned`` row for that
+    level (created the first time); each move is a ``return`` in the stock journal. A
+    variant this desk never shipped for ``reference`` (another desk's, or not stocked) is
+    left out of the answer, as are units beyond what was shipped.
+
+    :return: units put back per variant id.
+    :raises StockError: for a quantity that is not a whole number of 0 or more (nothing is
+        changed then).
+    """
+    for variant_id, quantity in units.items():
+        if (not isinstance(variant_id, int) or isinstance(quantity, bool)
+                or not isinstance(quantity, int) or quantity < 0):
+            raise StockError(f"cannot put back {quantity!r} of variant {variant_id!r}")
+    done: dict[int, int] = {}
+    with desk(office_id) as session:
+        for variant_id, quantity in units.items():
+            remaining = quantity
+            shipped = session.execute(
+                select(StockReservation.id, StockReservation.level_id,
+                       StockReservation.quantity)
+                .join(StockLevel, StockLevel.id == StockReservation.level_id)
+                .where(StockReservation.reference == reference,
+                       StockReservation.status == "shipped",
+                       StockLevel.variant_id == variant_id)
+                .order_by(StockReservation.id)).all()
+            for hold_id, level_id, out in shipped:
+                take = min(remaining, out)
+                if take > 0 and _put_back(session, reference, hold_id, level_id, out, take):
+                    remaining -= take
+                    done[variant_id] = done.get(variant_id, 0) + take
     return done
+
+
+def _put_back(session: Session, reference: str, hold_id: int, level_id: int, out: int,
+              quantity: int) -> bool:
+    """Move ``quantity`` units of the shipped reservation ``hold_id`` (seen with ``out``
+    units) back to its shelf; False when someone else moved that reservation meanwhile.
+
+    Every change to the shipped row is guarded by the status and quantity seen, so two
+    staff members receiving the same parcel at once cannot both put the units back.
+    """
+    back = session.scalars(select(StockReservation.id).where(
+        StockReservation.reference == reference, StockReservation.level_id == level_id,
+        StockReservation.status == "returned")).first()
+    if quantity == out and back is None:
+        moved = _claim(session, hold_id, ("shipped",), "returned")
+    else:
+        seen = (StockReservation.id == hold_id, StockReservation.status == "shipped",
+                StockReservation.quantity == out)
+        change = (delete(StockReservation).where(*seen) if quantity == out
+                  else update(StockReservation).where(*seen).values(quantity=out - quantity))
+        moved = session.execute(
+            change.execution_options(synchronize_session=False)).rowcount == 1
+        if moved and back is not None:
+            session.execute(update(StockReservation).where(StockReservation.id == back)
+                            .values(quantity=StockReservation.quantity + quantity)
+                            .execution_options(synchronize_session=False))
+        elif moved:
+            session.add(StockReservation(level_id=level_id, reference=reference,
+                                         quantity=quantity, status="returned"))
+    if moved:
+        session.execute(update(StockLevel).where(StockLevel.id == level_id)
+                        .values(on_hand=StockLevel.on_hand + quantity)
+                        .execution_options(synchronize_session=False))
+        _journal(session, level_id, "return", quantity, reference)
+    return moved
 
 
 def release_expired(office_id: int, now: datetime | None = None) -> int:

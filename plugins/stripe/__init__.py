@@ -105,3 +105,20 @@ def comptoir_order_event(tenant: Any, order: Any, event: str) -> None:
 
     if event == "cancelled" and order.payment_method == "card" and order.paid_at is None:
         payments.abandon(tenant, order)
+
+
+@hookimpl
+def comptoir_transfer(tenant: Any, account: str, amount: Any, currency: str,
+                      reference: str) -> str | None:
+    """Pay an affiliate's connected account (Stripe Connect transfer) from this account's
+    balance. localstripe has no transfers: this call follows Stripe's documented API only."""
+    from plugins.stripe import gateway
+
+    if not account.startswith("acct_") or not gateway.configured(tenant):
+        return None
+    made = gateway.client(tenant).v1.transfers.create(
+        params={"amount": gateway.minor_units(amount, currency), "currency": currency.lower(),
+                "destination": account, "description": reference,
+                "metadata": {"reference": reference}},
+        options=gateway.options(tenant, idempotency_key=f"transfer-{reference}"))
+    return made.id
