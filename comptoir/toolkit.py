@@ -150,6 +150,13 @@ def csrf_exempt(view: Any) -> Any:
     return csrf.exempt(view)
 
 
+def find_tenant(slug: str) -> TenantInfo | None:
+    """A tenant's snapshot by slug, for CLI commands."""
+    from comptoir.tenants.resolution import directory
+
+    return directory().by_slug(slug)
+
+
 def tenant_by_id(tenant_id: int) -> TenantInfo | None:
     """A tenant's snapshot by id, for jobs, which are given ids, not objects."""
     from comptoir.tenants.resolution import directory
@@ -254,6 +261,7 @@ __all__ = [
     "returned_quantities",
     "payment_deadline",
     "tenant_by_id",
+    "find_tenant",
     "enqueue",
     "job",
     "periodic",

@@ -333,14 +333,16 @@ def jobs_cli() -> None:
 @jobs_cli.command("worker")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Jobs run at the same time (threads).")
+@click.option("--no-periodic", is_flag=True,
+              help="Leave the periodic jobs to another worker (one scheduler per queue).")
 @with_appcontext
-def jobs_worker(workers: int) -> None:
+def jobs_worker(workers: int, no_periodic: bool) -> None:
     """Run queued and periodic jobs until stopped (script/server starts one)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config["JOBS_URL"].strip() == "immediate":
         _fail("COMPTOIR_JOBS_URL is 'immediate': jobs run when enqueued, there is no queue "
               "to work on")
-    jobs.worker(app, workers=workers)
+    jobs.worker(app, workers=workers, periodic=not no_periodic)
 
 
 @jobs_cli.command("run-pending")

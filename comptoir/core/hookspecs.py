@@ -332,11 +332,13 @@ def comptoir_refund(tenant: Any, order: Any, amount: Any) -> str | None:
 def comptoir_order_event(tenant: Any, order: Any, event: str) -> None:
     """React to an order moving on.
 
-    Called after the change is committed, with ``event`` one of ``placed``, ``held``,
-    ``paid``, ``shipped``, ``delivered``, ``cancelled``, ``partly_returned`` (a return of
-    some units was received; the order stays ``delivered``; see
-    ``comptoir.toolkit.returned_quantities``) or ``returned``. Commissions,
-    newsletters and notifications hang here.
+    Called after the change is committed, with ``event`` one of ``placed`` (also for an
+    order that now awaits an online payment), ``held``, ``awaiting_payment`` (an approved
+    order the buyer now pays online), ``paid`` (also when the payment of an invoice that
+    shipped already is recorded: the order keeps its status), ``shipped``, ``delivered``,
+    ``cancelled``, ``partly_returned`` (a return of some units was received; the order stays
+    ``delivered``; see ``comptoir.toolkit.returned_quantities``) or ``returned``.
+    Commissions, newsletters and notifications hang here.
 
     :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
     :param order: the :class:`~comptoir.orders.models.Order`.

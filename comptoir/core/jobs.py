@@ -54,6 +54,10 @@ class Job:
     name: str
     fn: Callable[..., Any]
     minutes: int | None = None
+    #: Runs again after a failure (a provider that did not answer), ``retry_delay``
+    #: seconds apart.
+    retries: int = 0
+    retry_delay: int = 60
 
     @property
     def origin(self) -> str:
@@ -70,11 +74,12 @@ class UnknownJobError(KeyError):
 _registry: dict[str, Job] = {}
 
 
-def _declare(name: str, fn: Callable[..., Any], minutes: int | None) -> None:
+def _declare(name: str, fn: Callable[..., Any], minutes: int | None, retries: int = 0,
+             retry_delay: int = 60) -> None:
     if not NAME.fullmatch(name):
         raise ValueError(f"job name '{name}' must be dotted lower-case words, e.g. "
                          "'stock.release_expired' (owning package first)")
-    new = Job(name, fn, minutes)
+    new = Job(name, fn, minutes, retries, retry_delay)
     old = _registry.get(name)
     if old is not None and old.origin != new.origin:
         # Two functions under one name: the queue could not tell which one a message means.
@@ -82,16 +87,20 @@ def _declare(name: str, fn: Callable[..., Any], minutes: int | None) -> None:
     _registry[name] = new  # the same function again (a module re-imported): keep the newest
 
 
-def job(name: str) -> Callable[[F], F]:
+def job(name: str, retries: int = 0, retry_delay: int = 60) -> Callable[[F], F]:
     """Declare ``fn(**kwargs)`` as the job ``name``; the function is returned unchanged, so
     it can still be called directly (a CLI command, a test).
 
     :param name: dotted, owning package first (``"approvals.remind"``); it is what the queue
         stores, so renaming a job strands the messages already queued under the old name.
+    :param retries: how many times the worker runs it again after it raised (a payment
+        provider that did not answer), ``retry_delay`` seconds apart.
     """
+    if not isinstance(retries, int) or not 0 <= retries <= 20:
+        raise ValueError(f"job '{name}': retries must be a whole number from 0 to 20")
 
     def decorator(fn: F) -> F:
-        _declare(name, fn, None)
+        _declare(name, fn, None, retries, retry_delay)
         return fn
 
     return decorator
@@ -199,7 +208,8 @@ def _bind(app: Flask, huey: Huey, declared: Job) -> TaskWrapper:
 
     run.__name__ = run.__qualname__ = name
     if declared.minutes is None:
-        return huey.task(name=name)(run)
+        return huey.task(name=name, retries=declared.retries,
+                         retry_delay=declared.retry_delay)(run)
     return huey.periodic_task(crontab(minute=f"*/{declared.minutes}"), name=name)(run)
 
 
@@ -262,8 +272,10 @@ def pending_count(app: Flask) -> int:
     return _huey(app).pending_count()
 
 
-def worker(app: Flask, workers: int = 1) -> None:
-    """Run the Huey consumer for ``app`` until interrupted: queued and periodic jobs."""
+def worker(app: Flask, workers: int = 1, periodic: bool = True) -> None:
+    """Run the Huey consumer for ``app`` until interrupted: queued jobs, and the periodic
+    ones unless ``periodic`` is false (with several machines, one worker schedules them;
+    otherwise each would run them)."""
     huey = _huey(app)
     _bind_all(app)
     huey_log = logging.getLogger("huey")
@@ -271,4 +283,4 @@ def worker(app: Flask, workers: int = 1) -> None:
         huey_log.setLevel(app.config.get("LOG_LEVEL", "INFO").upper())
         for handler in logging.getLogger("comptoir").handlers:
             huey_log.addHandler(handler)
-    huey.create_consumer(workers=workers, periodic=True).run()
+    huey.create_consumer(workers=workers, periodic=periodic).run()

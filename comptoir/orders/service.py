@@ -635,6 +635,11 @@ def book(tenant: Any, user: User | None, company: Company | None, *, email: str,
         for owner in stock_owners(tenant):
             stock.release(owner, reference)
         raise
+    if hold and online:
+        # Waiting for an approval chain takes days, not the card form's minutes: the stock
+        # is the order's until the chain decides (a rejection cancels and releases it).
+        for owner in stock_owners(tenant):
+            stock.commit(owner, reference)
     hooks(tenant).comptoir_order_event(tenant=tenant, order=order,
                                        event="held" if hold else "placed")
     return order
@@ -703,6 +708,27 @@ def change_status(tenant: Any, order: Order, to_status: str, actor: str, note: s
 # -- payments -----------------------------------------------------------------------------
 
 
+def record_payment(tenant: Any, order: Order, actor: str, note: str = "") -> None:
+    """The money of an order that already shipped came in (an invoice paid on its terms):
+    keep when, without moving the order back to "paid". Claimed with a conditional UPDATE,
+    so it is recorded once."""
+    if order.status not in (SHIPPED, DELIVERED):
+        raise CheckoutError("status", f"an order {order.status} is marked paid through its "
+                                      "status, not here")
+    claimed = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.paid_at.is_(None))
+        .values(paid_at=datetime.now(UTC)).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise CheckoutError("status", "this order's payment is recorded already")
+    db.session.add(OrderEvent(order_id=order.id, actor=actor, from_status=order.status,
+                              to_status=order.status, note=note or "payment received"))
+    db.session.commit()
+    db.session.refresh(order)
+    hooks(tenant).comptoir_order_event(tenant=tenant, order=order, event="paid")
+
+
 def is_online(tenant: Any, company: Company | None, payment_method: str) -> bool:
     """Whether ``payment_method`` is paid online: the order then waits for the provider."""
     return any(m.get("online") and m["code"] == payment_method
@@ -763,6 +789,12 @@ def expire_unpaid(tenant: Any, now: datetime | None = None) -> int:
         verdict = hooks(tenant).comptoir_payment_abandoned(tenant=tenant, order=order)
         if verdict is False:
             continue
+        if verdict is None and is_online(tenant, order.company, order.payment_method):
+            # The plugin that takes this payment is on but gave no answer (it failed, and
+            # was logged): cancelling now could cancel an order whose payment completes.
+            log.warning("order %s kept: its payment plugin could not say whether it was "
+                        "paid", order.number)
+            continue
         try:
             change_status(tenant, order, CANCELLED, "system",
                           note="payment not received in time")
@@ -811,7 +843,7 @@ def refund(tenant: Any, order: Order, amount: Decimal, actor: str, *, reason: st
 
     :raises CheckoutError: naming the problem (amount, status, provider).
     """
-    if not isinstance(amount, Decimal) or not amount.is_finite():
+    if not isinstance(amount, Decimal) or not amount.is_finite() or abs(amount) > MAX_LINE:
         raise CheckoutError("amount", f"'{amount}' is not an amount")
     amount = amount.quantize(Decimal("0.01"))
     if order.status in (PENDING_APPROVAL, AWAITING_PAYMENT) or (
@@ -819,6 +851,10 @@ def refund(tenant: Any, order: Order, amount: Decimal, actor: str, *, reason: st
         raise CheckoutError("refund", "nothing was paid for this order")
     if amount <= 0:
         raise CheckoutError("amount", "must be more than zero")
+    # Lock the order until this refund is recorded (PostgreSQL; SQLite has one writer at a
+    # time): two staff members refunding at once are served one after the other, and the
+    # second sees the first's refund in what is left.
+    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
     db.session.refresh(order)
     if amount > order.refundable:
         raise CheckoutError("amount", f"at most {order.refundable} is left to refund")

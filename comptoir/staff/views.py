@@ -117,6 +117,20 @@ def change(number: int) -> Any:
     return redirect(url_for("staff.order", number=number), 303)
 
 
+@bp.route("/orders/<int(max=2147483647):number>/payment", methods=["POST"])
+def payment_received(number: int) -> Any:
+    """An invoice paid after the goods left: record the payment, the order stays where it is."""
+    found = _order(number)
+    try:
+        service.record_payment(g.tenant, found, _actor(),
+                               note=request.form.get("note", "")[:500])
+        flash(_("Payment of order %(number)s recorded.", number=number), "success")
+    except service.CheckoutError as error:
+        db.session.rollback()
+        flash(error.problem, "error")
+    return redirect(url_for("staff.order", number=number), 303)
+
+
 @bp.route("/orders/<int(max=2147483647):number>/refund", methods=["POST"])
 def refund(number: int) -> Any:
     """Give part (or the rest) of an order's price back: a goodwill gesture, a missing

@@ -312,7 +312,9 @@ def release_expired(office_id: int, now: datetime | None = None) -> int:
     with desk(office_id) as session:
         references = set(session.scalars(select(StockReservation.reference).where(
             StockReservation.status == "held", StockReservation.expires_at < moment)))
-    return sum(release(office_id, ref) for ref in references)
+    # Only what is still merely held: a hold committed meanwhile (the order was just paid)
+    # is the order's, and each claim below is conditional on the "held" status.
+    return sum(_finish(office_id, ref, "released", ("held",)) for ref in references)
 
 
 @periodic("stock.release_expired", minutes=5)

@@ -54,8 +54,11 @@ def comptoir_migrations_dir() -> str:
 
 @hookimpl
 def comptoir_blueprints() -> list[Any]:
+    from plugins.affiliates.payouts import payout_command
     from plugins.affiliates.views import bp, links
 
+    # Flask registers a blueprint's CLI group under its name: `comptoir affiliates payout`.
+    bp.cli.add_command(payout_command)
     return [bp, links]
 
 

@@ -114,9 +114,11 @@ def enter() -> Any:
         flash(_("No partner has the code %(code)s; check it and try again.", code=code),
               "error")
         return response
-    response.set_cookie(referral.COOKIE, referral.cookie_value(g.tenant, affiliate),
-                        max_age=referral.max_age(g.tenant), httponly=True, samesite="Lax",
-                        secure=request.is_secure, path=(request.script_root or "") + "/")
+    if not referral.keeps_existing(g.tenant):  # the first click's partner keeps its claim
+        response.set_cookie(referral.COOKIE, referral.cookie_value(g.tenant, affiliate),
+                            max_age=referral.max_age(g.tenant), httponly=True,
+                            samesite="Lax", secure=request.is_secure,
+                            path=(request.script_root or "") + "/")
     flash(_("Partner code %(code)s noted: thank you.", code=affiliate.code), "success")
     return response
 
@@ -356,14 +358,17 @@ def payout_list() -> Any:
         except ValueError:
             flash(_("Period end: give a date (YYYY-MM-DD)."), "error")
             return redirect(url_for("affiliates.payout_list"), 303)
-        if until > shop_today(g.tenant):
+        if until >= shop_today(g.tenant):
             flash(_("Period end: a payout run covers days that are over."), "error")
             return redirect(url_for("affiliates.payout_list"), 303)
         made = payouts.run(g.tenant, until, _actor())
         flash(_("%(count)s statements made.", count=len(made)), "success")
         return redirect(url_for("affiliates.payout_list"), 303)
     found = list(db.session.scalars(select(Payout).order_by(Payout.id.desc())))
-    return page("affiliates/payouts.html", payouts=found, today=shop_today(g.tenant))
+    from datetime import timedelta
+
+    return page("affiliates/payouts.html", payouts=found,
+                last_day=shop_today(g.tenant) - timedelta(days=1))
 
 
 def _payout(payout_id: int) -> Payout:

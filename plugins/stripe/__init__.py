@@ -120,5 +120,7 @@ def comptoir_transfer(tenant: Any, account: str, amount: Any, currency: str,
         params={"amount": gateway.minor_units(amount, currency), "currency": currency.lower(),
                 "destination": account, "description": reference,
                 "metadata": {"reference": reference}},
-        options=gateway.options(tenant, idempotency_key=f"transfer-{reference}"))
+        # From the platform account itself (no Stripe-Account header: a connected account
+        # cannot transfer), keyed per tenant: resellers may share their office's keys.
+        options={"idempotency_key": f"transfer-{tenant.id}-{reference}"})
     return made.id

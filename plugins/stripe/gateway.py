@@ -11,7 +11,7 @@ in the demo); empty means Stripe itself.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -33,8 +33,9 @@ def minor_units(amount: Decimal, currency: str) -> int:
     """``Decimal("1234.50")`` EUR -> ``123450``: what Stripe's ``amount`` fields hold."""
     from comptoir.tax.compute import to_cents
 
-    cents = to_cents(amount)
-    return int(cents if currency.upper() in ZERO_DECIMAL else cents * 100)
+    if currency.upper() in ZERO_DECIMAL:
+        return int(amount.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    return int(to_cents(amount) * 100)
 
 
 def api_base() -> str:

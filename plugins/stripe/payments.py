@@ -134,15 +134,14 @@ def pay(tenant: TenantInfo, order: Order, payment_method: str, *, user: Any = No
     if not isinstance(payment_method, str) or not PAYMENT_METHOD_ID.fullmatch(payment_method):
         raise PaymentRefused(_("The card could not be read; enter it again."))
     client = gateway.client(tenant)
-    customer = None
-    if saved:
-        if payment_method not in {card["id"] for card in saved_cards(tenant, user)}:
-            raise PaymentRefused(_("This card is not one of yours."))
-        customer = customer_id(tenant, user)
-    elif keep and user is not None:
-        customer = customer_id(tenant, user, create=True)
-        client.v1.payment_methods.attach(payment_method, params={"customer": customer},
-                                         options=gateway.options(tenant))
+    try:
+        customer = _payer(tenant, client, user, payment_method, keep=keep, saved=saved)
+    except stripe.CardError:
+        raise PaymentRefused(_("Your card was declined.")) from None
+    except stripe.StripeError as failed:
+        log.error("card of order %s not set up at Stripe: %s", order.number, failed)
+        raise PaymentRefused(_("The payment service did not answer; try again in a moment.")
+                             ) from None
     amount = order.total_gross
     params: dict[str, Any] = {
         "amount": gateway.minor_units(amount, order.currency),
@@ -168,8 +167,10 @@ def pay(tenant: TenantInfo, order: Order, payment_method: str, *, user: Any = No
     payment = db.session.scalars(select(StripePayment).where(
         StripePayment.intent_id == intent.id)).first()
     if payment is None:  # not a repeated request
+        # Recorded as open, then brought in line by reconcile(): an attempt the process
+        # dies on before that is found again by refresh() and by the expiry job.
         payment = StripePayment(order_id=order.id, intent_id=intent.id, amount=amount,
-                                currency=order.currency, status=intent.status,
+                                currency=order.currency, status="requires_confirmation",
                                 card=_card_label(tenant, payment_method))
         db.session.add(payment)
         db.session.commit()
@@ -182,6 +183,22 @@ def pay(tenant: TenantInfo, order: Order, payment_method: str, *, user: Any = No
     if intent.status not in (SUCCEEDED, "processing"):
         raise PaymentRefused(_("Your card was declined."))
     return Attempt(intent.status)
+
+
+def _payer(tenant: TenantInfo, client: Any, user: Any, payment_method: str, *, keep: bool,
+           saved: bool) -> str | None:
+    """The Stripe customer the payment is made for: the owner of a kept card (which must be
+    the user's own), the user keeping a new card (attached now), or nobody."""
+    if saved:
+        if payment_method not in {card["id"] for card in saved_cards(tenant, user)}:
+            raise PaymentRefused(_("This card is not one of yours."))
+        return customer_id(tenant, user)
+    if keep and user is not None:
+        customer = customer_id(tenant, user, create=True)
+        client.v1.payment_methods.attach(payment_method, params={"customer": customer},
+                                         options=gateway.options(tenant))
+        return customer
+    return None
 
 
 def _card_label(tenant: TenantInfo, payment_method: str) -> str:
@@ -220,6 +237,8 @@ def reconcile(tenant: TenantInfo, payment: StripePayment, intent: Any) -> str:
         log.error("intent %s does not belong to order %s", intent.id, order.number)
         return "rejected: intent of another order"
     earlier = payment.status
+    if earlier in (SUCCEEDED, "refunded"):
+        return "already known"  # this intent settled the order, or was refunded as extra
     payment.status = intent.status
     if intent.status != SUCCEEDED:
         db.session.commit()

@@ -7,8 +7,10 @@ every form; the webhook is the one route without CSRF, since Stripe signs it ins
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import stripe
 from flask import Blueprint, abort, flash, g, jsonify, redirect, request, url_for
 from flask_login import current_user, login_required
 
@@ -24,6 +26,8 @@ from plugins.stripe import gateway, payments, webhooks
 
 domain = plugin_translations("plugins.stripe")
 _ = domain.gettext
+
+log = logging.getLogger("comptoir.plugins.stripe")
 
 bp = Blueprint("stripe", __name__, url_prefix="/stripe", template_folder="templates")
 
@@ -45,7 +49,11 @@ def pay_page(reference: str) -> Any:
     if order.status != "awaiting_payment":
         return redirect(url_for("orders.show", number=order.number), 303)
     user = _user()
-    cards = payments.saved_cards(g.tenant, user) if user is not None else []
+    try:
+        cards = payments.saved_cards(g.tenant, user) if user is not None else []
+    except stripe.StripeError as unreachable:  # the page still takes a new card
+        log.warning("kept cards not listed: %s", unreachable)
+        cards = []
     return render_translated(
         domain, "stripe/pay.html", order=order, cards=cards, can_keep=user is not None,
         publishable_key=gateway.settings(g.tenant)["publishable_key"],
@@ -62,6 +70,10 @@ def setup(reference: str) -> Any:
         return jsonify(client_secret=payments.setup_secret(g.tenant, order))
     except payments.PaymentRefused as refused:
         return jsonify(error=str(refused)), 409
+    except stripe.StripeError as unreachable:
+        log.error("no SetupIntent for order %s: %s", order.number, unreachable)
+        return jsonify(error=_("The payment service did not answer; try again in a "
+                               "moment.")), 503
 
 
 @bp.route("/pay/<reference>/confirm", methods=["POST"])
@@ -82,8 +94,12 @@ def confirm(reference: str) -> Any:
 def done(reference: str) -> Any:
     """Back from the card form or 3-D Secure: ask Stripe, then show the order."""
     order = _awaiting(reference)
-    status = payments.refresh(g.tenant, order) if order.status == "awaiting_payment" else (
-        order.status)
+    try:
+        status = payments.refresh(g.tenant, order) if order.status == "awaiting_payment" \
+            else order.status
+    except stripe.StripeError as unreachable:  # the webhook will tell us
+        log.warning("order %s not re-read from Stripe: %s", order.number, unreachable)
+        status = order.status
     if status == "paid":
         flash(_("Thank you: your payment is received."), "success")
     elif status == "awaiting_payment":
@@ -107,6 +123,9 @@ def forget() -> Any:
         flash(_("The card is forgotten."), "success")
     except payments.PaymentRefused as refused:
         flash(str(refused), "error")
+    except stripe.StripeError as unreachable:
+        log.warning("card not forgotten: %s", unreachable)
+        flash(_("The payment service did not answer; try again in a moment."), "error")
     return redirect(url_for("stripe.cards"), 303)
 
 

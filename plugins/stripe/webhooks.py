@@ -14,6 +14,7 @@ import logging
 from datetime import UTC, datetime
 
 import stripe
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from comptoir.toolkit import TenantInfo, as_tenant, db, enqueue, job, tenant_by_id
@@ -56,13 +57,21 @@ def receive(tenant: TenantInfo, payload: bytes, signature: str) -> tuple[int, st
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
+        seen = db.session.scalars(select(StripeEvent).where(
+            StripeEvent.event_id == event.id)).first()
+        if seen is not None and seen.processed_at is None:
+            # Delivered before but never processed (the job gave up): try it again.
+            enqueue("stripe.process_event", tenant_id=tenant.id, event_row=seen.id)
+            log.info("webhook %s (%s) seen before, not processed: queued again", event.id,
+                     event.type)
+            return 200, "queued again"
         log.info("webhook %s (%s) seen before: ignored", event.id, event.type)
         return 200, "duplicate"
     enqueue("stripe.process_event", tenant_id=tenant.id, event_row=row.id)
     return 200, "queued"
 
 
-@job("stripe.process_event")
+@job("stripe.process_event", retries=5, retry_delay=120)
 def process_event(tenant_id: int, event_row: int) -> None:
     """Act on one stored event, as its tenant; safe to run twice."""
     tenant = tenant_by_id(tenant_id)
@@ -76,7 +85,8 @@ def process_event(tenant_id: int, event_row: int) -> None:
         try:
             outcome = handle(tenant, row)
         except stripe.StripeError as failed:
-            # Stripe could not be asked: leave it unprocessed; the job is retried.
+            # Stripe could not be asked: leave it unprocessed; the worker runs the job again
+            # (five times, two minutes apart), and a repeated delivery queues it again.
             log.error("event %s not processed: %s", row.event_id, failed)
             db.session.rollback()
             raise
@@ -89,8 +99,6 @@ def process_event(tenant_id: int, event_row: int) -> None:
 
 def handle(tenant: TenantInfo, row: StripeEvent) -> str:
     """What one event means for its order, read again from Stripe."""
-    from sqlalchemy import select
-
     intent_id = ((row.payload.get("data") or {}).get("object") or {}).get("id")
     payment = db.session.scalars(select(StripePayment).where(
         StripePayment.intent_id == str(intent_id))).first()

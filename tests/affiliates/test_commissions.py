@@ -153,3 +153,33 @@ def test_a_partner_code_typed_on_the_cart_page_counts_like_its_link(app, staff, 
         code = db.session.scalars(select(Affiliate.code).join(
             Attribution, Attribution.affiliate_id == Affiliate.id)).one()
     assert code == "BLOGPRO"
+
+
+def test_the_operator_runs_a_shops_payouts_from_the_cli(app, staff, partner_shop):
+    _fr, acme, _other = partner_shop
+    buyer = app.test_client()
+    log_in(buyer)
+    add(buyer, "LAPTOP-FR", "2")
+    buyer.post("/s/acme/checkout", data={**ADDRESS, "payment_method": "invoice"})
+    for status in ("shipped", "delivered"):
+        move(staff, 1, status)
+    delivered_days_ago(app, acme, 1, 20)
+    runner = app.test_cli_runner()
+    today = datetime.now(UTC).date().isoformat()
+    refused = runner.invoke(args=["affiliates", "payout", "acme", "--until", today])
+    assert refused.exit_code != 0 and "day that is over" in refused.output
+    delivered_days_ago(app, acme, 1, 20)
+    with as_tenant(app, acme):  # booked before yesterday, as a month-end run would find it
+        db.session.execute(update(Entry).values(at=datetime.now(UTC) - timedelta(days=2)))
+        db.session.commit()
+    today = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    done = runner.invoke(args=["affiliates", "payout", "acme", "--until", today])
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith("PAY-ACME-") and "100.00 EUR" in done.output
+    again = runner.invoke(args=["affiliates", "payout", "acme", "--until", today])
+    assert again.output.startswith("no statement")  # nothing is paid out twice
+    for args, problem in ((["nope"], "no shop 'nope'"), (["fr"], "plugin is off"),
+                          (["acme", "--until", "31/12"], "is not a date")):
+        refused = runner.invoke(args=["affiliates", "payout", *args,
+                                      *(["--until", today] if len(args) == 1 else [])])
+        assert refused.exit_code != 0 and problem in refused.output

@@ -1,9 +1,14 @@
 """In Chromium, against localstripe: a consumer pays a card order on the demo, through the
-payment page's Stripe.js (localstripe's stand-in) and 3-D Secure."""
+payment page's Stripe.js (localstripe's stand-in) and 3-D Secure; one who came through a
+partner site's link earns the partner its commission, which the reseller's staff see."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
+
+from comptoir.demo import ACME_STAFF, DEMO_PASSWORD
 
 
 def order_something(page, live_server, email):
@@ -47,3 +52,26 @@ def test_3d_secure_then_paid_and_a_declined_card_says_so(live_server, page):
     page.get_by_role("button", name="Complete authentication").click()  # at card set-up
     page.get_by_role("button", name="Complete authentication").click()  # at payment
     expect(page.locator(".status")).to_have_text("Payée", timeout=15000)
+
+
+def test_a_partner_sites_reader_buys_and_the_reseller_sees_the_commission(live_server, page):
+    page.goto(live_server + "/s/acme-informatique/r/BLOGPRO")  # the partner site's link
+    order_something(page, live_server, "lecteur.blog@example.org")
+    type_card(page, "4242424242424242")
+    page.locator("#pay-new").click()
+    expect(page.locator(".status")).to_have_text("Payée", timeout=15000)
+    number = re.search(r"(\d+)", page.get_by_role("heading", level=1).inner_text()).group(1)
+
+    page.context.clear_cookies()
+    email, name, _role = ACME_STAFF
+    page.goto(live_server + "/s/acme-informatique/login")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.locator(".who")).to_have_text(name)
+    page.get_by_role("link", name="Commissions").click()
+    expect(page.get_by_role("heading", name="Commissions et clients")).to_be_visible()
+    row = page.locator("table.in-progress tr", has=page.get_by_role("link", name=number,
+                                                                     exact=True))
+    expect(row).to_contain_text("BLOGPRO")
+    expect(page.locator("table.account")).to_contain_text("Blog Info Pro")

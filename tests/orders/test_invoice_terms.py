@@ -362,3 +362,31 @@ def test_customers_and_visitors_are_refused(app, buyer, shop):
     assert app.test_client().post(f"/s/acme/staff/companies/{company_id}/terms",
                                   data={"payment_terms_days": "120"}).status_code == 302
     assert terms_of(app, acme) == 30
+
+
+def test_staff_record_the_payment_of_an_invoice_that_shipped(app, shop):
+    """B2B: the goods leave, the invoice is paid on its terms later; the order stays where
+    it is and leaves the overdue list."""
+    _fr, acme, _gb = shop
+    buyer = app.test_client()
+    log_in(buyer)
+    add(buyer, "LAPTOP-FR")
+    assert checkout(buyer).status_code == 303
+    staff = staff_client(app, acme, "compta@acme.example")
+    for status in ("shipped", "delivered"):
+        staff.post("/s/acme/staff/orders/1/status", data={"status": status})
+    assert staff.post("/s/acme/staff/orders/1/payment", data={"note": "VIR 42"}
+                      ).status_code == 303
+    with as_tenant(app, acme):
+        order = db.session.scalars(select(Order)).one()
+        assert order.status == "delivered" and order.paid_at is not None
+        assert order.events[-1].note == "VIR 42"
+        order.due_date = date.today() - timedelta(days=5)  # it would be overdue if unpaid
+        db.session.commit()
+    overdue = staff.get("/s/acme/staff/invoices/overdue").get_data(as_text=True)
+    assert "/staff/orders/1\"" not in overdue
+    again = staff.post("/s/acme/staff/orders/1/payment", follow_redirects=True)
+    assert "recorded already" in again.get_data(as_text=True)
+    with as_tenant(app, acme):
+        assert len([e for e in db.session.scalars(select(Order)).one().events
+                    if e.note in ("VIR 42", "payment received")]) == 1

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from comptoir.core import jobs
 from comptoir.core.db import db
@@ -387,3 +387,88 @@ def test_the_cli_never_prints_the_secret_keys(app, card_shop):
     assert "sk_test_newkey98765" not in shown.output and KEYS["webhook_secret"] not in shown.output
     assert '"secret_key": "…8765"' in shown.output
     assert KEYS["publishable_key"] in shown.output  # public by design
+
+
+def test_a_card_order_held_for_approval_keeps_its_stock_then_is_paid(
+        app, card_shop, localstripe):
+    """Waiting for a signature takes days: the stock is the order's meanwhile, not the card
+    form's 60 minutes; once approved, the buyer pays and the order is paid."""
+    from comptoir.customers.models import User
+    from comptoir.tenants import service as tenants
+    from comptoir.tenants.models import Tenant
+    from plugins.approvals.chain import Link, save
+    from plugins.approvals.models import Request
+
+    fr, acme, _gb = card_shop
+    with app.app_context():
+        tenants.set_plugin_enabled(db.session.get(Tenant, acme.id), "approvals", True)
+        db.session.commit()
+    with as_tenant(app, acme):
+        people = {u.email: u for u in db.session.scalars(select(User))}
+        buyer, admin = people["buyer@durand.example"], people["admin@durand.example"]
+        save(buyer.company_id, [Link(buyer.id, 1, Decimal("0"), admin.id, False),
+                                Link(admin.id, 2, Decimal("500000"), None, True)],
+             {buyer.id: buyer.email, admin.id: admin.email})
+        db.session.commit()
+    client = app.test_client()
+    log_in(client)
+    add(client, "LAPTOP-FR")
+    placed = checkout(client, payment_method="card")
+    assert placed.headers["Location"].endswith("/s/acme/orders/1")  # held, not paid yet
+    with as_tenant(app, acme):
+        reference = db.session.scalars(select(Order.reference)).one()
+    assert order_of(app, acme, reference).status == "pending_approval"
+    assert holds(app, fr, reference) == ["committed"]  # no expiry while the chain decides
+
+    boss = app.test_client()
+    log_in(boss, email="admin@durand.example")
+    with as_tenant(app, acme):
+        request_id = db.session.scalars(select(Request.id)).one()
+    assert boss.post(f"/s/acme/approvals/{request_id}",
+                     data={"decision": "approve"}).status_code in (200, 303)
+    assert order_of(app, acme, reference).status == "awaiting_payment"
+    page = client.get(f"/s/acme/orders/{order_of(app, acme, reference).number}")
+    assert f"/stripe/pay/{reference}" in page.get_data(as_text=True)  # "Pay now"
+    assert pay(client, localstripe, reference).get_json()["status"] == "succeeded"
+    assert order_of(app, acme, reference).status == "paid"
+    assert holds(app, fr, reference) == ["committed"]
+
+
+def test_a_payout_run_twice_on_one_day_makes_a_second_statement(app, card_shop):
+    """Entries that became payable since the morning's run get a statement of their own."""
+    from datetime import date
+
+    from comptoir.tenants import service as tenants
+    from comptoir.tenants.models import Tenant
+    from plugins.affiliates import payouts
+    from plugins.affiliates.models import Affiliate, Entry
+
+    _fr, acme, _gb = card_shop
+    with app.app_context():
+        row = db.session.get(Tenant, acme.id)
+        tenants.set_plugin_enabled(row, "affiliates", True)
+        tenants.update_plugin_settings(row, "affiliates", {"payout_minimum": "1.00"})
+        db.session.commit()
+    buyer, reference = buyer_with_order(app)
+    order_id = order_of(app, acme, reference).id
+    with as_tenant(app, acme):  # an order that cannot come back any more
+        db.session.execute(update(Order).where(Order.id == order_id).values(
+            status="cancelled"))
+        db.session.commit()
+    with app.test_request_context(), as_tenant(app, acme):
+        from comptoir.tenants.resolution import directory
+
+        tenant = directory().by_id(acme.id)
+        partner = Affiliate(code="SITE", name="Site")
+        db.session.add(partner)
+        db.session.flush()
+        for amount in ("5.00", "7.00"):
+            db.session.add(Entry(affiliate_id=partner.id, order_id=order_id, order_line_id=0,
+                                 kind="commission", amount=Decimal(amount),
+                                 currency="EUR", base=Decimal("0"), units=1))
+            db.session.commit()
+            made = payouts.run(tenant, date.today(), "staff")
+            assert [p.amount for p in made] == [Decimal(amount)]
+        references = sorted(p.reference for p in db.session.scalars(
+            select(payouts.Payout)))
+    assert references[0].endswith("-EUR") and references[1].endswith("-EUR-2")
