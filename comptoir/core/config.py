@@ -57,6 +57,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("JOBS_URL", "", "Queue of the background jobs (Huey): `redis://host:6379/0`, "
             "`sqlite:////absolute/path.sqlite3`, or `immediate` (run each job when it is "
             "enqueued, for tests). Empty: SQLite file `jobs.sqlite3` in the instance folder."),
+    Setting("REDIS_URL", "", "Redis at scale (`redis://host:6379/0`): the background jobs' "
+            "queue when `COMPTOIR_JOBS_URL` is empty."),
     Setting("STRIPE_API_BASE", "", "Where the stripe plugin sends its API calls and loads "
             "Stripe.js from: empty for Stripe itself, or a localstripe server "
             "(`http://127.0.0.1:8420`) for tests and demos."),

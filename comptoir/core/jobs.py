@@ -167,7 +167,10 @@ def init_app(app: Flask) -> None:
     for module in CORE_JOB_MODULES:
         import_module(module)
     if "jobs" not in app.extensions:
-        app.extensions["jobs"] = build_huey(app.config.get("JOBS_URL", ""), app.instance_path)
+        # COMPTOIR_REDIS_URL is the production contract of DESIGN.md; JOBS_URL, when set,
+        # says more precisely where the queue lives (or `immediate` in tests).
+        url = app.config.get("JOBS_URL", "") or app.config.get("REDIS_URL", "")
+        app.extensions["jobs"] = build_huey(url, app.instance_path)
         app.extensions["jobs.tasks"] = {}
     _bind_all(app)
 

@@ -98,6 +98,15 @@ def test_redis_url_gives_a_redis_queue(app_factory):
     assert isinstance(app.extensions["jobs"], RedisHuey)
 
 
+
+def test_the_production_redis_url_is_the_queue_when_no_jobs_url_is_set(app_factory):
+    from huey import RedisHuey, SqliteHuey
+
+    app = app_factory(JOBS_URL="", REDIS_URL="redis://127.0.0.1:6379/4")  # DESIGN.md's name
+    assert isinstance(app.extensions["jobs"], RedisHuey)
+    assert isinstance(app_factory(JOBS_URL="").extensions["jobs"], SqliteHuey)
+
+
 def test_a_failing_job_is_logged_and_the_next_one_still_runs(queued, caplog):
     with queued.app_context():
         jobs.enqueue("tests.jobs.fail", reason="printer on fire")
