@@ -65,7 +65,8 @@ def order_moved(tenant: Any, order: Any, event: str) -> None:
         return
     requester, amount, link = _about(request)
     try:
-        if event in ("placed", "cancelled"):
+        # "awaiting_payment": approved, and the buyer now pays online (a card order).
+        if event in ("placed", "awaiting_payment", "cancelled"):
             verdict = (_("approved") if request.status == "approved"
                        else _("sent back for change") if request.status == "sent_back"
                        else _("rejected"))
@@ -73,6 +74,9 @@ def order_moved(tenant: Any, order: Any, event: str) -> None:
                      number=order.number, amount=amount, verdict=verdict)
             if request.reason:
                 body += _("Reason: %(reason)s\n", reason=request.reason)
+            if event == "awaiting_payment":
+                body += _("Pay it online to confirm it, from the order's page in your "
+                          "account.\n")
             send_mail(requester.email,
                       _("Order %(number)s %(verdict)s", number=order.number, verdict=verdict),
                       body + link + "\n")

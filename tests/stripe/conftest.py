@@ -108,3 +108,13 @@ def said(app, msgid: str, locale: str = "fr_FR", **params) -> str:
 
     with app.test_request_context(), force_locale(locale):
         return plugin_translations("plugins.stripe").gettext(msgid, **params)
+
+
+def said_by(domain: str, app, msgid: str, locale: str = "fr_FR") -> str:
+    """``msgid`` as another plugin (``plugins.approvals``...) says it in ``locale``."""
+    from flask_babel import force_locale
+
+    from comptoir.toolkit import plugin_translations
+
+    with app.test_request_context(), force_locale(locale):
+        return plugin_translations(domain).gettext(msgid)

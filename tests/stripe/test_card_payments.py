@@ -25,6 +25,7 @@ from tests.stripe.conftest import (
     card_from_browser,
     localstripe_post,
     said,
+    said_by,
     send_webhooks_to,
     signed,
     stripe_client,
@@ -427,6 +428,11 @@ def test_a_card_order_held_for_approval_keeps_its_stock_then_is_paid(
     assert boss.post(f"/s/acme/approvals/{request_id}",
                      data={"decision": "approve"}).status_code in (200, 303)
     assert order_of(app, acme, reference).status == "awaiting_payment"
+    from comptoir.core.mail import outbox_messages
+
+    told = [m for m in outbox_messages(app) if m["To"] == "buyer@durand.example"]
+    assert told and said_by("plugins.approvals", app, "Pay it online to confirm it, from the "
+                            "order's page in your account.\n").strip() in told[-1].get_content()
     page = client.get(f"/s/acme/orders/{order_of(app, acme, reference).number}")
     assert f"/stripe/pay/{reference}" in page.get_data(as_text=True)  # "Pay now"
     assert pay(client, localstripe, reference).get_json()["status"] == "succeeded"
