@@ -115,11 +115,13 @@ def house(tenant: TenantInfo) -> Affiliate | None:
     return found
 
 
-def _own_order(affiliate: Affiliate, order: Any) -> bool:
+def _is_self(affiliate: Affiliate, user_id: int | None, email: str) -> bool:
+    """Whether the buyer is the affiliate itself (its login or its e-mail): nobody earns on
+    their own purchases. The house is the shop, never a buyer."""
     if affiliate.kind == HOUSE:
         return False
-    same_user = affiliate.user_id is not None and affiliate.user_id == order.user_id
-    same_email = bool(affiliate.email) and affiliate.email.lower() == order.email.lower()
+    same_user = affiliate.user_id is not None and affiliate.user_id == user_id
+    same_email = bool(affiliate.email) and affiliate.email.lower() == email.lower()
     return same_user or same_email
 
 
@@ -143,7 +145,7 @@ def attribute(tenant: TenantInfo, order: Any) -> Attribution | None:
         affiliate, source = house(tenant), "storefront"
     if affiliate is None:
         return None
-    if _own_order(affiliate, order):
+    if _is_self(affiliate, order.user_id, order.email):
         log.warning("order %s: affiliate %s referred itself; no commission", order.number,
                     affiliate.code)
         return None
@@ -169,9 +171,7 @@ def bind_new_customer(tenant: TenantInfo, user: Any) -> Binding | None:
     source = attributed.source if attributed else "link"
     if affiliate_id is None:
         affiliate = from_cookie(tenant) or house(tenant)
-        if affiliate is None or (affiliate.kind != HOUSE and (
-                affiliate.user_id == user.id
-                or (affiliate.email and affiliate.email.lower() == user.email.lower()))):
+        if affiliate is None or _is_self(affiliate, user.id, user.email):
             return None
         affiliate_id = affiliate.id
         source = "link" if affiliate.kind != HOUSE else "storefront"

@@ -96,6 +96,12 @@ def follow(code: str) -> Any:
     if affiliate is None:
         flash(_("This referral link is not valid; you can shop all the same."), "error")
         return response
+    return _remember(response, affiliate)
+
+
+def _remember(response: Any, affiliate: Affiliate) -> Any:
+    """Leave the referral cookie on ``response``, unless the first click's partner keeps
+    its claim (``first_click`` with a live cookie)."""
     if not referral.keeps_existing(g.tenant):
         response.set_cookie(referral.COOKIE, referral.cookie_value(g.tenant, affiliate),
                             max_age=referral.max_age(g.tenant), httponly=True,
@@ -114,13 +120,8 @@ def enter() -> Any:
         flash(_("No partner has the code %(code)s; check it and try again.", code=code),
               "error")
         return response
-    if not referral.keeps_existing(g.tenant):  # the first click's partner keeps its claim
-        response.set_cookie(referral.COOKIE, referral.cookie_value(g.tenant, affiliate),
-                            max_age=referral.max_age(g.tenant), httponly=True,
-                            samesite="Lax", secure=request.is_secure,
-                            path=(request.script_root or "") + "/")
     flash(_("Partner code %(code)s noted: thank you.", code=affiliate.code), "success")
-    return response
+    return _remember(response, affiliate)
 
 
 def code_form() -> Any:

@@ -102,19 +102,14 @@ def card_from_browser(localstripe: str, client, slug: str, reference: str,
 
 def said(app, msgid: str, locale: str = "fr_FR", **params) -> str:
     """``msgid`` as the stripe plugin says it in ``locale`` (the test shops are French)."""
-    from flask_babel import force_locale
-
-    from comptoir.toolkit import plugin_translations
-
-    with app.test_request_context(), force_locale(locale):
-        return plugin_translations("plugins.stripe").gettext(msgid, **params)
+    return said_by("plugins.stripe", app, msgid, locale, **params)
 
 
-def said_by(domain: str, app, msgid: str, locale: str = "fr_FR") -> str:
+def said_by(domain: str, app, msgid: str, locale: str = "fr_FR", **params) -> str:
     """``msgid`` as another plugin (``plugins.approvals``...) says it in ``locale``."""
     from flask_babel import force_locale
 
     from comptoir.toolkit import plugin_translations
 
     with app.test_request_context(), force_locale(locale):
-        return plugin_translations(domain).gettext(msgid)
+        return plugin_translations(domain).gettext(msgid, **params)
