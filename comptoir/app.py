@@ -186,9 +186,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.context_processor(_template_helpers)
     app.context_processor(lambda: {"platform_name": app.config["PLATFORM_NAME"]})
 
-    import comptoir.legal.models  # noqa: F401  (tables the ORM and Alembic must know)
+    import comptoir.callbacks.models  # noqa: F401  (tables the ORM and Alembic must know)
+    import comptoir.legal.models  # noqa: F401
     import comptoir.quotes.models  # noqa: F401
     import comptoir.tax.models  # noqa: F401
+    from comptoir.callbacks.views import bp as callbacks_bp
     from comptoir.core.language import bp as language_bp
     from comptoir.customers.auth import bp as auth_bp
     from comptoir.customers.auth import login_manager
@@ -210,6 +212,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(orders_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(receivables_bp)
+    app.register_blueprint(callbacks_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(quotes_views.bp)
     app.register_blueprint(quotes_views.staff_bp)

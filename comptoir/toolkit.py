@@ -27,6 +27,9 @@ from markupsafe import Markup
 from comptoir.core.db import db
 from comptoir.core.i18n import money, plugin_translations
 from comptoir.core.jobs import enqueue, job, periodic
+from comptoir.core.mail import Mailer, MailError, MailRefused
+from comptoir.core.mail import build_message as build_mail
+from comptoir.core.mail import connection as mail_connection
 from comptoir.core.plugins import hookimpl, hooks, plugin_host
 from comptoir.core.scoping import OfficeShared, TenantScoped, current_tenant_id, tenant_context
 from comptoir.core.themes import render
@@ -164,6 +167,34 @@ def tenant_by_id(tenant_id: int) -> TenantInfo | None:
     return directory().by_id(tenant_id)
 
 
+def tenants_with_plugin(plugin: str) -> list[TenantInfo]:
+    """Every tenant that enabled ``plugin`` (resellers inherit their office's choice), for
+    periodic jobs and CLI commands that walk the shops. Ends the current transaction, so
+    that the caller may switch to each tenant in turn."""
+    from sqlalchemy import select
+
+    from comptoir.tenants.models import Tenant
+
+    ids = list(db.session.scalars(select(Tenant.id).order_by(Tenant.id)))
+    db.session.commit()
+    found = [tenant_by_id(tenant_id) for tenant_id in ids]
+    return [info for info in found if info is not None and plugin in info.plugins]
+
+
+def resellers_of(office: TenantInfo) -> list[TenantInfo]:
+    """The resellers attached to ``office`` (none for a reseller): an office's campaign or
+    report that reaches its resellers' shops works through them one by one."""
+    if office.is_reseller:
+        return []
+    from sqlalchemy import select
+
+    from comptoir.tenants.models import Tenant
+
+    ids = db.session.scalars(select(Tenant.id).where(Tenant.parent_id == office.id)
+                             .order_by(Tenant.id)).all()
+    return [info for info in (tenant_by_id(i) for i in ids) if info is not None]
+
+
 def category_of(sku: str) -> str:
     """The category slug of the product sold under ``sku`` (a variant's SKU), or ``""``
     for a configuration, a service without category, or a SKU no longer in the catalogue."""
@@ -227,6 +258,32 @@ def send_mail(to: str | list[str], subject: str, text: str, html: str | None = N
     return send(to, subject, text, html, **options)
 
 
+def customer_event(tenant: TenantInfo, user: Any, event: str, **details: Any) -> None:
+    """Tell the tenant's plugins that ``event`` happened to ``user`` (``loyalty_points_expiring``
+    with ``points=120, expires_on="2026-12-31"``...): see the ``comptoir_customer_event``
+    hook. ``details`` must be plain values."""
+    hooks(tenant).comptoir_customer_event(tenant=tenant, user=user, event=event,
+                                         details=dict(details))
+
+
+def shop_base_url(tenant: TenantInfo, fallback: str | None = None) -> str:
+    """Where ``tenant``'s pages are reached from outside (its domain, its subdomain, or
+    ``/s/<slug>/`` under ``COMPTOIR_PUBLIC_URL``). See :mod:`comptoir.tenants.urls`."""
+    from comptoir.tenants.urls import shop_base_url as base
+
+    return base(tenant, fallback)
+
+
+@contextmanager
+def shop_context(tenant: TenantInfo, locale: str | None = None) -> Iterator[None]:
+    """In a job: work as a request of ``tenant`` (its rows, ``g.tenant``, ``url_for`` links
+    to its storefront, its language or ``locale``). See :mod:`comptoir.tenants.urls`."""
+    from comptoir.tenants.urls import shop_context as context
+
+    with context(tenant, locale):
+        yield
+
+
 def render_translated(translations: Any, template: str, **context: Any) -> str:
     """Render a plugin's template with the plugin's own catalogue as ``_``, ``gettext`` and
     ``ngettext``: the core's would not know its strings. ``translations`` is what
@@ -248,6 +305,20 @@ def mail_footer(tenant: TenantInfo, locale: str) -> list[str]:
     return footer(tenant, locale)
 
 
+def request_callback(*, user_id: int | None, name: str, email: str, phone: str, reason: str,
+                     about: list[dict[str, str]] | None, note: str = "",
+                     created_by: str = "system", dedupe_key: str | None = None) -> Any:
+    """Ask the current tenant's help desk to call a customer back (``/staff/callbacks``),
+    and commit; ``None`` if a task with ``dedupe_key`` exists already (nothing created).
+    ``about`` lists what the customer looked at, ``[{"sku": ..., "name": ...}]``. A
+    ``ValueError`` names a bad field. See :func:`comptoir.callbacks.service.request_callback`.
+    """
+    from comptoir.callbacks.service import request_callback as request
+
+    return request(user_id=user_id, name=name, email=email, phone=phone, reason=reason,
+                   about=about, note=note, created_by=created_by, dedupe_key=dedupe_key)
+
+
 __all__ = [
     "Order",
     "Rate",
@@ -258,9 +329,12 @@ __all__ = [
     "return_deadline",
     "open_return",
     "quotes_summary",
+    "request_callback",
     "returned_quantities",
     "payment_deadline",
     "tenant_by_id",
+    "tenants_with_plugin",
+    "resellers_of",
     "find_tenant",
     "enqueue",
     "job",
@@ -268,6 +342,14 @@ __all__ = [
     "csrf_exempt",
     "settle_payment",
     "send_mail",
+    "build_mail",
+    "mail_connection",
+    "Mailer",
+    "MailError",
+    "MailRefused",
+    "shop_base_url",
+    "shop_context",
+    "customer_event",
     "shop_today",
     "TAX_CLASSES",
     "VatTable",

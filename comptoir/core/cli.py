@@ -407,7 +407,39 @@ def _db_group() -> click.Group:
     return group
 
 
+@click.group("mail", help="E-mail: read what the outbox holds while no SMTP server is set.")
+def mail_cli() -> None:
+    pass
+
+
+@mail_cli.command("outbox")
+@click.option("--last", "last", default=5, show_default=True, type=click.IntRange(1, 1000),
+              help="How many of the newest messages to show.")
+@click.option("--to", "to", default="", help="Only messages to this address.")
+@with_appcontext
+def outbox_command(last: int, to: str) -> None:
+    """Show the newest messages written to the outbox (COMPTOIR_MAIL_URL empty): who they
+    went to, their subject and their plain text, links included, so a developer or a demo
+    can follow a confirmation link without a mail server."""
+    from comptoir.core.mail import outbox_messages, outbox_path
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if (app.config.get("MAIL_URL") or "").strip():
+        _fail("COMPTOIR_MAIL_URL is set: mail goes to that server, not to the outbox")
+    wanted = to.strip().lower()
+    messages = [m for m in outbox_messages(app) if not wanted or wanted in str(m["To"]).lower()]
+    if not messages:
+        click.echo(f"no message in {outbox_path(app)}" + (f" to {to}" if to else ""))
+        return
+    for message in messages[-last:]:
+        click.echo(f"--- {message['Date']}  To: {message['To']}")
+        click.echo(f"Subject: {message['Subject']}")
+        body = message.get_body(("plain",))
+        click.echo(body.get_content().rstrip() if body is not None else "(no text part)")
+        click.echo("")
+
+
 def register_commands(app: Flask) -> None:
     for command in (_db_group(), tenants_cli, plugins_cli, demo_command, pg_cli, stock_cli,
-                    jobs_cli):
+                    jobs_cli, mail_cli):
         app.cli.add_command(command)

@@ -30,6 +30,9 @@ SETTINGS: tuple[Setting, ...] = (
             "the instance folder. `postgresql://` URLs use psycopg 3."),
     Setting("PLATFORM_DOMAIN", "", "Domain whose subdomains are storefronts "
             "(`acme.shop.example` -> tenant `acme`). Empty: subdomains are not used."),
+    Setting("PUBLIC_URL", "http://127.0.0.1:5000", "Where the platform is reached from outside, "
+            "for links in e-mail sent by jobs: a shop without a domain of its own is "
+            "`<PUBLIC_URL>/s/<slug>/`."),
     Setting("PLATFORM_NAME", "Comptoir", "Brand name shown beside every reseller's logo."),
     Setting("DEFAULT_LOCALE", "en", "Locale of pages outside any tenant (platform home)."),
     Setting("THEME_PATHS", "", "Extra folders holding themes, separated by `:`; searched "

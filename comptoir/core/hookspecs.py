@@ -365,6 +365,25 @@ def comptoir_customer_registered(tenant: Any, user: Any) -> None:
 
 
 @hookspec
+def comptoir_customer_event(tenant: Any, user: Any, event: str, details: dict) -> None:
+    """React to something a logged-in customer did or that concerns them.
+
+    Called by the core with ``event`` ``product_viewed`` (``details``: ``sku``, ``name``,
+    ``product_id``) when a logged-in customer opens a product page, and by plugins through
+    ``comptoir.toolkit.customer_event`` for their own events (the promotions plugin says
+    ``loyalty_points_expiring`` with ``points`` and ``expires_on``). The newsletters plugin
+    turns them into browse-abandonment and loyalty reminders. It is called inside the
+    request or job that saw the event; an implementation records what it needs and returns
+    at once (send mail from a job, not from here).
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param user: the :class:`~comptoir.customers.models.User` concerned.
+    :param event: what happened, a short name.
+    :param details: plain values describing it (text, numbers, ISO dates).
+    """
+
+
+@hookspec
 def comptoir_adjust_commission(tenant: Any, affiliate: Any, line: Any,
                                amount: Any) -> Any | None:
     """Return a new commission for one order line, or ``None`` to keep ``amount``.

@@ -30,7 +30,8 @@ import smtplib
 import ssl
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -39,6 +40,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -177,6 +179,7 @@ def build_message(
     sender: str,
     reply_to: str | None = None,
     headers: Mapping[str, str] | None = None,
+    message_id: str | None = None,
 ) -> EmailMessage:
     """Check every argument, then build the message; nothing here touches the outside world.
 
@@ -184,6 +187,8 @@ def build_message(
     The text part always exists (screen readers, text-only clients, spam filters want it);
     with ``html`` the message is ``multipart/alternative``, text first as RFC 2046 asks.
     Bodies are quoted-printable UTF-8: 7-bit clean for any relay, readable in the ``.eml``.
+    ``message_id`` (``<...@domain>``) lets a sender that may retry give every attempt the
+    same id, so the receiving side can tell a duplicate; by default a fresh one is made.
     """
     recipients = _recipients("to", to)
     if not isinstance(subject, str):
@@ -198,6 +203,10 @@ def build_message(
     from_address = _one_address("sender", sender, deliverable=False)
     reply = _one_address("reply_to", reply_to, deliverable=True) if reply_to else None
     extra = _extra_headers(headers)
+    if message_id is not None:
+        _refuse_line_breaks("message_id", message_id)
+        if not re.fullmatch(r"<[^<>@\s]+@[^<>@\s]+>", message_id):
+            raise ValueError(f"message_id: expected <left@right>, got {message_id!r}")
 
     msg = EmailMessage(policy=policy.default)
     msg["From"] = from_address
@@ -206,7 +215,7 @@ def build_message(
         msg["Reply-To"] = reply
     msg["Subject"] = subject
     msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=from_address.domain)
+    msg["Message-ID"] = message_id or make_msgid(domain=from_address.domain)
     for name, value in extra:
         msg[name] = value
     msg.set_content(text, charset="utf-8", cte="quoted-printable")
@@ -233,12 +242,15 @@ def send(
     reply_to: str | None = None,
     headers: Mapping[str, str] | None = None,
     sender: str | None = None,
+    via: str | None = None,
 ) -> str:
     """Build and deliver one message (in an app context); return its ``Message-ID``.
 
     :param to: one address (``addr`` or ``Name <addr>``) or a list of them, one per item;
         they all go into ``To`` and see each other, so send one message per customer.
     :param sender: defaults to ``COMPTOIR_MAIL_FROM``; a reseller may send under its name.
+    :param via: an ``smtp://`` URL to use instead of ``COMPTOIR_MAIL_URL`` (an office that
+        sends from its own domain's server).
     :param headers: extra headers such as ``List-Unsubscribe``; those ``send`` sets itself
         (From, To, Subject, Date...) are refused rather than silently doubled.
     :raises ValueError: bad input, naming the argument; nothing was written or sent.
@@ -253,11 +265,8 @@ def send(
         to, subject, text, html,
         sender=sender or app.config["MAIL_FROM"], reply_to=reply_to, headers=headers,
     )
-    url = (app.config.get("MAIL_URL") or "").strip()
-    if url:
-        _send_smtp(parse_mail_url(url), msg)
-    else:
-        _write_outbox(outbox_path(app), msg)
+    with connection(via) as mailer:
+        mailer.send(msg)
     return str(msg["Message-ID"])
 
 
@@ -298,35 +307,134 @@ def _write_outbox(folder: Path, msg: EmailMessage) -> Path:
     return target
 
 
-def _send_smtp(target: SmtpTarget, msg: EmailMessage) -> None:
-    context = ssl.create_default_context()
-    client: smtplib.SMTP | None = None
-    try:
+class MailRefused(MailError):
+    """The server answered the message (or its only recipient) with an error code.
+
+    ``permanent`` (a 5xx answer) means retrying will not help: a hard bounce. A 4xx answer
+    is temporary: greylisting, a full mailbox, a server busy; try again later.
+    """
+
+    def __init__(self, message: str, code: int, *, recipient: bool = False,
+                 detail: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        #: Whether the recipient was refused (at RCPT), rather than the sender or the
+        #: content: only then is the address itself in question.
+        self.recipient = recipient
+        self.detail = detail
+
+    @property
+    def permanent(self) -> bool:
+        return 500 <= self.code < 600
+
+    @property
+    def hard_bounce(self) -> bool:
+        """The address does not exist or cannot receive mail (RFC 3463: 5.1.x, 5.2.x, or
+        a bare 5xx at RCPT). A policy refusal (5.7.x: relay denied, spam, authentication)
+        is the sender's problem, never a reason to stop writing to the reader."""
+        if not (self.recipient and self.permanent):
+            return False
+        enhanced = re.match(r"\s*(\d)\.(\d{1,3})\.\d{1,3}", self.detail)
+        return enhanced is None or enhanced.group(2) in ("1", "2")
+
+
+class Mailer:
+    """One open way out for many messages: an SMTP session kept open, or the outbox folder.
+
+    Sending a campaign through one session instead of one connection per message is what
+    keeps the newsletters plugin close to a raw :mod:`smtplib` loop. A session the server
+    closed is opened again for the next message (never to resend the one that failed).
+    """
+
+    def __init__(self, target: SmtpTarget | None, outbox: Path) -> None:
+        self.target = target
+        self.outbox = outbox
+        self._client: smtplib.SMTP | None = None
+
+    def _open(self) -> smtplib.SMTP:
+        assert self.target is not None
+        target = self.target
+        context = ssl.create_default_context()
         if target.scheme == "smtps":
-            client = smtplib.SMTP_SSL(target.host, target.port, timeout=SMTP_TIMEOUT,
-                                      context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                target.host, target.port, timeout=SMTP_TIMEOUT, context=context)
         else:
             client = smtplib.SMTP(target.host, target.port, timeout=SMTP_TIMEOUT)
-        client.ehlo_or_helo_if_needed()
-        if target.scheme == "smtp+starttls":
-            client.starttls(context=context)  # raises if the server offers no STARTTLS
-            client.ehlo()
-        if target.username:
-            client.login(target.username, target.password or "")
-        refused = client.send_message(msg)
-    except (smtplib.SMTPException, OSError) as exc:
-        raise MailError(f"could not send mail {msg['Message-ID']} via {target}: "
-                        f"{_reason(exc)}") from exc
-    finally:
+        try:
+            client.ehlo_or_helo_if_needed()
+            if target.scheme == "smtp+starttls":
+                client.starttls(context=context)  # raises if the server offers no STARTTLS
+                client.ehlo()
+            if target.username:
+                client.login(target.username, target.password or "")
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def send(self, msg: EmailMessage, *, envelope_from: str | None = None) -> None:
+        """Deliver ``msg``; ``envelope_from`` is the bounce address (``MAIL FROM``).
+
+        :raises MailRefused: the server refused the message or every recipient (with the
+            code: a 5xx is a hard bounce); when only some recipients are refused the others
+            got it, which is logged, not raised, since a retry would send it twice.
+        :raises MailError: the server could not be reached or broke off.
+        """
+        if self.target is None:
+            _write_outbox(self.outbox, msg)
+            return
+        try:
+            refused = self._deliver(msg, envelope_from)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, answer = min(exc.recipients.values())
+            raise MailRefused(f"could not send mail {msg['Message-ID']} via {self.target}: "
+                              f"{_reason(exc)}", code, recipient=True,
+                              detail=_text(answer)) from exc
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            raise MailRefused(f"could not send mail {msg['Message-ID']} via {self.target}: "
+                              f"{_reason(exc)}", exc.smtp_code,
+                              detail=_text(exc.smtp_error)) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise MailError(f"could not send mail {msg['Message-ID']} via {self.target}: "
+                            f"{_reason(exc)}") from exc
+        if refused:
+            log.warning("mail %s: the server refused %s", msg["Message-ID"],
+                        ", ".join(f"{rcpt} ({code})" for rcpt, (code, _) in refused.items()))
+        log.info("mail %s to %s sent via %s", msg["Message-ID"], msg["To"], self.target)
+
+    def _deliver(self, msg: EmailMessage, envelope_from: str | None) -> dict[str, Any]:
+        # A session the server closed is not resent on at once: the message may have been
+        # accepted just before; the caller records a temporary failure and retries it
+        # later, with the same Message-ID. The next message opens a fresh session.
+        if self._client is None:
+            self._client = self._open()
+        return self._client.send_message(msg, from_addr=envelope_from)
+
+    def close(self) -> None:
+        client, self._client = self._client, None
         if client is not None:
             try:
                 client.quit()
             except (smtplib.SMTPException, OSError):
                 client.close()
-    if refused:
-        log.warning("mail %s: the server refused %s", msg["Message-ID"],
-                    ", ".join(f"{rcpt} ({code})" for rcpt, (code, _) in refused.items()))
-    log.info("mail %s to %s sent via %s", msg["Message-ID"], msg["To"], target)
+
+
+@contextmanager
+def connection(via: str | None = None) -> Iterator[Mailer]:
+    """A :class:`Mailer` for ``via`` (an ``smtp://`` URL), else ``COMPTOIR_MAIL_URL``, else
+    the outbox folder; closed on leaving. In an app context."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    url = (via if via is not None else (app.config.get("MAIL_URL") or "")).strip()
+    mailer = Mailer(parse_mail_url(url) if url else None, outbox_path(app))
+    try:
+        yield mailer
+    finally:
+        mailer.close()
+
+
+def _text(answer: bytes | str) -> str:
+    return answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)
 
 
 def _reason(exc: BaseException) -> str:
@@ -336,7 +444,8 @@ def _reason(exc: BaseException) -> str:
         return f"{exc.smtp_code} {detail}"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "every recipient was refused: " + ", ".join(
-            f"{rcpt} ({code})" for rcpt, (code, _) in exc.recipients.items())
+            f"{rcpt} ({code} {_text(answer)})" for rcpt, (code, answer)
+            in exc.recipients.items())
     return str(exc) or type(exc).__name__
 
 

@@ -8,13 +8,16 @@ catalogue if it has one, its negotiated prices beside the public reference).
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, g, request, url_for
+from flask_login import current_user
 
 from comptoir.catalog import pricing
 from comptoir.catalog import service as catalog
 from comptoir.core.db import db
+from comptoir.core.plugins import hooks
 from comptoir.core.themes import render
 from comptoir.customers.service import current_company
 from comptoir.orders.service import SHIPPING_METHODS, expected_delivery
+from comptoir.staff.views import STAFF_ROLES
 from comptoir.stock import service as stock
 from comptoir.tenants.models import Tenant
 
@@ -137,6 +140,11 @@ def product(sku: str) -> str:
     available = stock.availability([chosen.id])[chosen.id] if item.stocked else None
     delivery = expected_delivery(available is None or available > 0,
                                  SHIPPING_METHODS["standard"])
+    if current_user.is_authenticated and current_user.role not in STAFF_ROLES:
+        # Marketing and help-desk plugins follow up on what a customer looked at.
+        hooks(g.tenant).comptoir_customer_event(
+            tenant=g.tenant, user=current_user, event="product_viewed",
+            details={"sku": chosen.sku, "name": item.name, "product_id": item.id})
     return render(
         "storefront/product.html", product=item, variants=variants, chosen=chosen,
         price=price, related=catalog.related(item, entitlement),

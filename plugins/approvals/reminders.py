@@ -29,7 +29,8 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 
-from comptoir.toolkit import TenantInfo, as_tenant, db, plugin_settings
+from comptoir.toolkit import TenantInfo, as_tenant, db, plugin_settings, shop_base_url
+from comptoir.toolkit import tenants_with_plugin as toolkit_tenants_with_plugin
 from plugins.approvals.models import PENDING, Event, Request
 
 log = logging.getLogger("comptoir.approvals")
@@ -38,23 +39,7 @@ PLUGIN = "approvals"
 
 def tenants_with_plugin() -> list[TenantInfo]:
     """Every tenant that enabled this plugin (the office's choice inherited as for pages)."""
-    from comptoir.tenants.models import Tenant  # not in the toolkit (see report)
-    from comptoir.tenants.resolution import directory
-
-    ids = list(db.session.scalars(select(Tenant.id).order_by(Tenant.id)))
-    db.session.commit()  # as_tenant refuses to switch tenant inside an open transaction
-    found = [directory().by_id(tenant_id) for tenant_id in ids]
-    return [info for info in found if info is not None and PLUGIN in info.plugins]
-
-
-def shop_base_url(tenant: TenantInfo, fallback: str) -> str:
-    """Where the shop's pages are reached from outside a request; see the module docstring."""
-    if tenant.domains:
-        return f"https://{tenant.domains[0]}/"
-    platform = current_app.config.get("PLATFORM_DOMAIN", "")
-    if platform:
-        return f"https://{tenant.slug}.{platform}/"
-    return f"{fallback.rstrip('/')}/s/{tenant.slug}/"
+    return toolkit_tenants_with_plugin(PLUGIN)
 
 
 def due(period: timedelta, now: datetime) -> list[Request]:

@@ -179,3 +179,77 @@ def test_mail_settings_have_working_defaults():
     values = config.from_environment({})
     assert (values["MAIL_URL"], values["MAIL_OUTBOX"]) == ("", "")
     assert values["MAIL_FROM"] == "Comptoir <no-reply@localhost>"
+
+
+def test_one_connection_sends_many_with_their_own_ids_and_bounce_address(app_factory, smtp_server):  # noqa: F811
+    app = app_factory(MAIL_URL=smtp_server.url)
+    with app.app_context(), mail.connection() as mailer:
+        for n in range(3):
+            msg = mail.build_message(f"reader{n}@durand-industries.example", f"Lettre {n}",
+                                     "Texte", sender="News <news@comptoir.example>",
+                                     message_id=f"<nl.1.{n}@comptoir.example>")
+            mailer.send(msg, envelope_from=f"bounces+1.{n}@comptoir.example")
+    assert [r.message["Message-ID"] for r in smtp_server.received] == [
+        "<nl.1.0@comptoir.example>", "<nl.1.1@comptoir.example>", "<nl.1.2@comptoir.example>"]
+    assert [r.mail_from for r in smtp_server.received] == [
+        "bounces+1.0@comptoir.example", "bounces+1.1@comptoir.example",
+        "bounces+1.2@comptoir.example"]
+
+
+@pytest.mark.parametrize("message_id", ["nl-1@x", "<nl 1@x>", "<a@b>\r\nBcc: x@y.example"])
+def test_a_malformed_message_id_is_refused(app_factory, message_id):
+    with app_factory().app_context(), pytest.raises(ValueError, match="message_id"):
+        mail.build_message("a@durand-industries.example", "Bonjour", "Texte",
+                           sender="x@comptoir.example", message_id=message_id)
+
+
+def test_a_refused_recipient_is_a_permanent_or_temporary_refusal(app_factory):
+    from aiosmtpd.controller import Controller
+
+    class Picky:
+        async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+            if address.startswith("gone@"):
+                return "550 5.1.1 no such user"
+            if address.startswith("full@"):
+                return "452 4.2.2 mailbox full"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            return "250 accepted"
+
+    port = free_port()
+    controller = Controller(Picky(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app = app_factory()  # the platform's outbox, but this shop's own server:
+        with app.app_context(), mail.connection(f"smtp://127.0.0.1:{port}") as mailer:
+            for local, permanent in (("gone", True), ("full", False)):
+                msg = mail.build_message(f"{local}@durand-industries.example", "Bonjour",
+                                         "Texte", sender="x@comptoir.example")
+                with pytest.raises(mail.MailRefused) as refused:
+                    mailer.send(msg)
+                assert refused.value.permanent is permanent
+            # The session survives a refusal: the next reader still gets their message.
+            mailer.send(mail.build_message("ok@durand-industries.example", "Bonjour", "Texte",
+                                           sender="x@comptoir.example"))
+        assert _eml_files(app) == []
+    finally:
+        controller.stop()
+
+
+def test_outbox_command_shows_the_newest_messages_with_their_links(app_factory):
+    app = app_factory()
+    with app.app_context():
+        mail.send("lea@durand-industries.example", "Confirmez votre inscription",
+                  "Cliquez : https://shop.example/newsletter/confirm/abc")
+        mail.send("paul@firma.cz", "Objednávka", "Děkujeme")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["mail", "outbox", "--to", "lea@durand-industries.example"])
+    assert result.exit_code == 0, result.output
+    assert "Confirmez votre inscription" in result.output
+    assert "https://shop.example/newsletter/confirm/abc" in result.output
+    assert "Objednávka" not in result.output
+    smtp = app_factory(MAIL_URL="smtp://127.0.0.1:25")
+    refused = smtp.test_cli_runner().invoke(args=["mail", "outbox"])
+    assert refused.exit_code != 0 and "COMPTOIR_MAIL_URL is set" in refused.output
