@@ -410,6 +410,45 @@ def _ensure_acme_affiliates(tenant_id: int) -> None:
         db.session.commit()
 
 
+#: The French office's newsletter: its sender, and a campaign ready to be sent to readers
+#: who chose the "promotions" theme (in French: the office's only language).
+NEWSLETTER_SETTINGS = {"sender_name": "Comptoir France",
+                       "sender_email": "lettre@comptoir-france.example"}
+NEWSLETTER_CAMPAIGN = ("Offres de la semaine", "promotions", {
+    "fr_FR": ("{{ first_name }}, les offres de la semaine",
+              "Bonjour {{ first_name }},\n\nCette semaine chez {{ shop_name }} : les écrans "
+              "27 pouces à prix réduit et la livraison offerte dès 500 € d'achat.\n\n"
+              "Bonne semaine !"),
+})
+
+
+def _ensure_newsletter(tenant_id: int) -> None:
+    """The French office's newsletter, if the plugin is installed (a draft campaign)."""
+    from comptoir.core.plugins import plugin_host
+
+    if "newsletters" not in plugin_host().names():
+        return
+    from plugins.newsletters.models import Campaign, CampaignTranslation
+
+    office = db.session.get(Tenant, tenant_id)
+    if not any(p.plugin == "newsletters" for p in office.plugins):
+        service.set_plugin_enabled(office, "newsletters", True)
+        service.update_plugin_settings(office, "newsletters", NEWSLETTER_SETTINGS)
+    db.session.commit()  # a tenant is switched only between transactions
+    name, theme, texts = NEWSLETTER_CAMPAIGN
+    with tenant_context(db.session, tenant_id, tenant_id):
+        if db.session.scalars(select(Campaign.id).where(Campaign.name == name)).first():
+            db.session.commit()
+            return
+        campaign = Campaign(name=name, theme=theme, created_by="demo")
+        db.session.add(campaign)
+        db.session.flush()
+        for locale, (subject, body) in texts.items():
+            db.session.add(CampaignTranslation(campaign_id=campaign.id, locale=locale,
+                                               subject=subject, body=body))
+        db.session.commit()
+
+
 def _ensure_tenant_admins(tenants: dict[str, int]) -> None:
     for slug, email, name in TENANT_ADMINS:
         with tenant_context(db.session, tenants[slug], _office_of(tenants[slug])):
@@ -431,6 +470,7 @@ def load_demo() -> Iterator[str]:
         _ensure_stock(slug, tenants[slug])
     _ensure_acme_customers(tenants["acme-informatique"])
     _ensure_acme_affiliates(tenants["acme-informatique"])
+    _ensure_newsletter(tenants["fr"])
     _ensure_tenant_admins(tenants)
     yield "Demo ready. Storefronts (with `script/server`, on http://127.0.0.1:5000):"
     for slug, *_rest in OFFICES:
@@ -442,6 +482,9 @@ def load_demo() -> Iterator[str]:
     yield "Staff pages: /s/acme-informatique/staff/ (log in as the staff user);"
     yield "  commissions and customers at /s/acme-informatique/affiliates/."
     yield "A partner site's referral link: /s/acme-informatique/r/BLOGPRO"
+    yield ("Newsletter: subscribe at the foot of /s/fr/; the confirmation is in the outbox "
+           "(`comptoir mail outbox --last 1`); campaigns at /s/fr/staff/newsletters as the "
+           "fr tenant admin below.")
     yield "Card payments (localstripe): 4242 4242 4242 4242, or 4000 0025 0000 3155 (3-D Secure)."
     yield "Shop settings (languages, VAT, legal texts) at /s/<slug>/staff/settings, as:"
     for slug, email, _name in TENANT_ADMINS:
