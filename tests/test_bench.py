@@ -43,3 +43,12 @@ def test_checkout_benchmark_runs_and_never_oversells():
                             "--buyers", "5", "--units", "6", "--seconds", "2",
                             "--workers", "1"])
     assert ratios["oversell (units)"] == 0
+
+
+def test_newsletter_benchmark_sends_every_message(tmp_path):
+    from bench import newsletter
+
+    ratios = newsletter.main(["--messages", "30"])
+    assert ratios["sent"] == 30  # each personalised message reached the SMTP server
+    assert ratios["Comptoir / raw (messages/s)"] > 0
+    assert list(tmp_path.glob("newsletter-*.json"))

@@ -51,6 +51,8 @@ def live_server(database, live_instance, localstripe) -> Iterator[str]:
     _comptoir(env, "db", "upgrade")
     _comptoir(env, "demo")
     port = free_port()
+    # Links in mail sent by jobs lead back to this server (the demo's shops have no domain).
+    env["COMPTOIR_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--workers", "2", "--bind",
          f"127.0.0.1:{port}", "comptoir:create_app()"],

@@ -16,7 +16,7 @@ def order_something(page, live_server, email):
     page.locator(".product-card a").first.click()
     page.get_by_role("button", name="Ajouter au panier").click()
     page.get_by_role("link", name="Commander").click()
-    page.get_by_label("E-mail").fill(email)
+    page.locator("main").get_by_label("E-mail").fill(email)
     page.get_by_label("Nom").first.fill("Léa Martin")
     page.get_by_label("Rue").first.fill("3 place Bellecour")
     page.get_by_label("Code postal").first.fill("69002")
