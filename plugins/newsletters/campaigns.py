@@ -79,6 +79,7 @@ from plugins.newsletters.models import (
 
 log = logging.getLogger("comptoir.newsletters")
 _ = plugin_translations("plugins.newsletters").gettext
+ngettext = plugin_translations("plugins.newsletters").ngettext
 PLUGIN = "newsletters"
 
 #: The statuses :func:`progress` counts, in the order the staff's page shows them.
@@ -386,7 +387,8 @@ def missing_translations(campaign: Campaign, tenant: TenantInfo) -> dict[str, in
 
 
 def _missing_message(missing: dict[str, int]) -> str:
-    listed = ", ".join(_("%(locale)s (%(count)s readers)", locale=locale, count=count)
+    listed = ", ".join(ngettext("%(locale)s (%(num)d reader)", "%(locale)s (%(num)d readers)",
+                                count, locale=locale)
                        for locale, count in missing.items())
     return _("The campaign has no translation for %(languages)s: write them, or choose a "
              "fallback language, before sending.", languages=listed)

@@ -415,7 +415,8 @@ def start(campaign_id: int) -> Any:
     if problem:
         flash(problem, "error")
     else:
-        flash(_("Sending started: %(count)s messages.", count=added), "success")
+        flash(translations.ngettext("Sending started: %(num)d message.",
+                                    "Sending started: %(num)d messages.", added), "success")
     return redirect(url_for(".campaign", campaign_id=campaign_id), 303)
 
 
@@ -427,6 +428,8 @@ def cancel(campaign_id: int) -> Any:
                 status=campaigns.status_label(found.status)), "error")
     else:
         stopped = campaigns.cancel(found)
-        flash(_("Campaign cancelled; %(count)s messages will not be sent.", count=stopped),
+        flash(translations.ngettext("Campaign cancelled; %(num)d message will not be sent.",
+                                    "Campaign cancelled; %(num)d messages will not be sent.",
+                                    stopped),
               "success")
     return redirect(url_for(".campaign", campaign_id=campaign_id), 303)

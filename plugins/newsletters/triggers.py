@@ -422,11 +422,14 @@ def loyalty_expiring(tenant_id: int, user_id: int, points: int, expires_on: str)
 
     def words() -> tuple[str, str]:
         when = format_date(day, "long")
-        return (_("Your %(points)s loyalty points expire on %(date)s", points=points,
-                  date=when),
-                "\n\n".join((_hello(reader), _(
-                    "You have %(points)s loyalty points that expire on %(date)s. Use them "
-                    "before then on your next order.", points=points, date=when),
+        return (translations.ngettext("Your %(num)d loyalty point expires on %(date)s",
+                                      "Your %(num)d loyalty points expire on %(date)s",
+                                      points, date=when),
+                "\n\n".join((_hello(reader), translations.ngettext(
+                    "You have %(num)d loyalty point that expires on %(date)s. Use it "
+                    "before then on your next order.",
+                    "You have %(num)d loyalty points that expire on %(date)s. Use them "
+                    "before then on your next order.", points, date=when),
                     _("Visit the shop: %(url)s", url=_link("index")))))
 
     raise_if_failed(_marketing(tenant, reader, frequency,
