@@ -690,8 +690,8 @@ class _Builder:
     One ``shop_context`` per (shop, language) and one query for the group's subscribers
     (and one for its suppressions) instead of one of each per message: the message is then
     rendered from each reader's consent as it is *now* (someone who left since the start
-    is skipped, someone who changed language gets theirs). It is a generator, so the
-    sending thread puts earlier messages on the wire while it renders the next.
+    is skipped, someone who changed language gets theirs). It is a generator: each message
+    goes out as soon as it is rendered, inside its reader's shop.
     """
 
     def __init__(self, sender: TenantInfo, available: dict[str, mailing.Content],

@@ -15,10 +15,10 @@ Every message the plugin sends goes through :func:`compose` then :func:`deliver_
   turned tracking on, in a shop that offers it) signed click links and an open pixel.
 
 Delivery (:func:`claim` then :func:`deliver`) takes a batch of :class:`Delivery` rows in one
-UPDATE (``queued``, or ``failed`` for a reason that may pass -> ``sending``), renders each
-message while a sender thread puts the previous ones on one SMTP session, and records the
-outcomes in one statement. A row is sent only from ``sending`` and only by the job that
-claimed it, so a retried or doubled job never mails anyone twice. A row that never reached
+UPDATE (``queued``, or ``failed`` for a reason that may pass -> ``sending``), renders and
+sends the messages over one SMTP session, and records the outcomes in one statement. A row
+is sent only from ``sending`` and only by the job that claimed it, so a retried or doubled
+job never mails anyone twice. A row that never reached
 the server (the batch stopped: a bad server URL, a rendering error) goes back to ``failed``
 for another try; only a worker killed in the middle of a batch leaves rows ``sending``,
 which are never sent again (a duplicate newsletter is worse than a missing one). Each
@@ -31,9 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import queue
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -428,70 +426,29 @@ class Skip:
     status: str = SKIPPED
 
 
-class _Sender(threading.Thread):
-    """Sends what the builder hands it, over one SMTP session, while the builder renders
-    the next messages: the SMTP server's time and ours overlap instead of adding up.
-
-    It touches no database (the session belongs to the building thread); it only records
-    each outcome for the builder to write once the batch is over.
-    """
-
-    def __init__(self, mailer: Mailer, rate_per_minute: int) -> None:
-        super().__init__(name="newsletters-sender", daemon=True)
-        self.mailer = mailer
-        self.pause = 60.0 / rate_per_minute if rate_per_minute else 0.0
-        self.inbox: queue.Queue[tuple[Delivery, EmailMessage, str] | None] = queue.Queue(64)
-        self.results: list[tuple[Delivery, dict[str, Any], MailRefused | None]] = []
-
-    def put(self, delivery: Delivery, msg: EmailMessage, envelope_from: str) -> None:
-        while True:
-            try:
-                self.inbox.put((delivery, msg, envelope_from), timeout=1)
-                return
-            except queue.Full:
-                if not self.is_alive():
-                    raise RuntimeError("the newsletter sender stopped") from None
-
-    def run(self) -> None:
-        while (item := self.inbox.get()) is not None:
-            delivery, msg, envelope_from = item
-            started = time.monotonic()
-            try:
-                values, refusal = _send_one(self.mailer, msg, envelope_from)
-            except Exception as exc:  # a bug must not strand the rest of the batch
-                log.exception("newsletter delivery %s", delivery.id)
-                values, refusal = {"status": FAILED, "error": str(exc)[:500]}, None
-            self.results.append((delivery, values, refusal))
-            if self.pause:
-                time.sleep(max(0.0, self.pause - (time.monotonic() - started)))
-
-    def finish(self) -> None:
-        if self.is_alive():
-            self.inbox.put(None)
-            self.join()
-
-
 def deliver(sender: TenantInfo, messages: Iterable[tuple[Delivery, EmailMessage | Skip]],
             rate_per_minute: int = 0, claimed: Iterable[int] = ()) -> Outcome:
     """Send claimed deliveries (status ``sending``) over one connection, as ``sender``.
 
     ``messages`` yields each delivery with its message, or a :class:`Skip`; it may be a
-    generator that renders in the readers' shops (``shop_context``) while earlier messages
-    are on the wire. Outcomes are written in one statement once the batch is over; a hard
-    bounce then suppresses the address. With ``rate_per_minute``, sending is paced.
+    generator that renders in the readers' shops (``shop_context``). Outcomes are written in
+    one statement once the batch is over; a hard bounce then suppresses the address. With
+    ``rate_per_minute``, sending is paced.
 
     ``claimed`` names every row the caller claimed: if anything goes wrong before a row
     reached the SMTP server (a bad server URL, a rendering error, a database error), the
     row goes back to ``failed`` for the next attempt instead of staying ``sending``, which
     would mean "maybe sent" and never be retried.
+
+    Rendering and sending take turns in this thread: a sender thread overlapping them was
+    measured slower (0.30 against 0.36 of the raw floor), both halves needing the GIL.
     """
     outcome = Outcome()
     skips: list[tuple[int, dict[str, Any]]] = []
-    thread: _Sender | None = None
+    results: list[tuple[Delivery, dict[str, Any], MailRefused | None]] = []
+    pause = 60.0 / rate_per_minute if rate_per_minute else 0.0
     try:
         with mail_connection(smtp_url(sender)) as mailer:
-            thread = _Sender(mailer, rate_per_minute)
-            thread.start()
             try:
                 for delivery, item in messages:
                     if isinstance(item, Skip):
@@ -502,14 +459,17 @@ def deliver(sender: TenantInfo, messages: Iterable[tuple[Delivery, EmailMessage 
                         else:
                             outcome.skipped += 1
                         continue
-                    thread.put(delivery, item, bounce_address(sender, delivery))
+                    started = time.monotonic()
+                    values, refusal = _send_one(mailer, item,
+                                                bounce_address(sender, delivery))
+                    results.append((delivery, values, refusal))
+                    if pause:
+                        time.sleep(max(0.0, pause - (time.monotonic() - started)))
             finally:
                 close = getattr(messages, "close", None)
                 if close is not None:
                     close()  # leaves any reader's shop the generator was in
-                thread.finish()
     finally:
-        results = thread.results if thread is not None else []
         done = {delivery_id for delivery_id, _ in skips} | {d.id for d, _, _ in results}
         stranded = [(i, {"status": FAILED, "error": "interrupted before sending"})
                     for i in claimed if i not in done]
