@@ -339,16 +339,12 @@ def suppressed(email: str, kind: str = MARKETING) -> bool:
     return db.session.scalars(query).first() is not None
 
 
-def marketing_sent_since(email: str, since: datetime, shop_id: int | None = None) -> int:
+def marketing_sent_since(email: str, since: datetime) -> int:
     """Marketing messages the current tenant sent (or is about to send) to ``email`` since
-    ``since``; with ``shop_id``, only to that shop's reader (an office's campaign to one
-    of its resellers' readers)."""
-    query = select(func.count(Delivery.id)).where(
+    ``since``."""
+    return db.session.scalar(select(func.count(Delivery.id)).where(
         Delivery.email == email.lower(), Delivery.kind == MARKETING,
-        Delivery.status.in_((QUEUED, SENT, SENDING)), Delivery.created_at >= since)
-    if shop_id is not None:
-        query = query.where(Delivery.subscriber_tenant_id == shop_id)
-    return db.session.scalar(query) or 0
+        Delivery.status.in_((QUEUED, SENT, SENDING)), Delivery.created_at >= since)) or 0
 
 
 def over_cap(sender: TenantInfo, reader: Reader, frequency: str = "any",
@@ -356,8 +352,8 @@ def over_cap(sender: TenantInfo, reader: Reader, frequency: str = "any",
     """Whether one more marketing message would pass the shop's weekly cap, or the reader's
     own frequency (``weekly``: one a week, ``monthly``: one in thirty days).
 
-    The cap is per person, whoever writes to them: the sending shop's messages, the
-    reader's own shop's, and, for a reseller's reader, their office's campaigns to them.
+    The cap is per person (per address), whoever writes to them: the sending shop's
+    messages, the reader's own shop's, and, for a reseller's reader, their office's.
     Reading another shop ends the current transaction (a tenant is switched only between
     transactions).
     """
@@ -366,21 +362,23 @@ def over_cap(sender: TenantInfo, reader: Reader, frequency: str = "any",
     window = {"weekly": 7, "monthly": 30}.get(frequency, 7)
     since_week, since_window = now - timedelta(days=7), now - timedelta(days=window)
 
-    def counts(shop_id: int | None = None) -> tuple[int, int]:
-        return (marketing_sent_since(reader.email, since_week, shop_id),
-                marketing_sent_since(reader.email, since_window, shop_id))
+    def counts() -> tuple[int, int]:
+        return (marketing_sent_since(reader.email, since_week),
+                marketing_sent_since(reader.email, since_window))
 
     week, in_window = counts()
-    others: list[tuple[TenantInfo, int | None]] = []
+    others: list[TenantInfo] = []
     if reader.tenant.id != sender.id:
-        others.append((reader.tenant, None))
+        others.append(reader.tenant)
     office = tenant_by_id(reader.tenant.office_id) if reader.tenant.is_reseller else None
     if office is not None and office.id != sender.id:
-        others.append((office, reader.tenant.id))
-    for shop, only in others:
+        # Every message of the office to this address: to this subscription, or to the
+        # same person subscribed at the office itself.
+        others.append(office)
+    for shop in others:
         db.session.commit()
         with as_tenant(shop):
-            more_week, more_window = counts(only)
+            more_week, more_window = counts()
             db.session.commit()
         week, in_window = week + more_week, in_window + more_window
     if week >= cap:

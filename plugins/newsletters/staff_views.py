@@ -31,6 +31,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_datetime
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
@@ -159,7 +160,27 @@ def subscriber(subscriber_id: int) -> Any:
         ConsentEvent.subscriber_id == found.id).order_by(ConsentEvent.at,
                                                           ConsentEvent.id)).all()
     return _page("subscriber.html", subscriber=found, ledger=ledger,
-                 can_export=_consent() is not None)
+                 can_export=_consent() is not None, **_labels())
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    """Words for the codes the ledger and the choices store, in the staff's language."""
+    return {
+        "action_labels": {"requested": _("asked to subscribe"), "confirmed": _("confirmed"),
+                          "withdrawn": _("unsubscribed"),
+                          "preferences": _("changed preferences"),
+                          "suppressed": _("address suppressed")},
+        "source_labels": {"footer_form": _("the shop's subscribe form"),
+                          "email_link": _("the link in the confirmation e-mail"),
+                          "one_click": _("one-click unsubscribe (mail client)"),
+                          "unsubscribe_page": _("the unsubscribe page"),
+                          "preferences": _("the preference centre"),
+                          "hard_bounce": _("the address bounced"),
+                          "complaint": _("a spam complaint")},
+        "channel_labels": {"email": _("e-mail"), "sms": _("SMS"), "push": _("push")},
+        "frequency_labels": {"any": _("every campaign"), "weekly": _("weekly at most"),
+                             "monthly": _("monthly at most")},
+    }
 
 
 @bp.route("/subscribers/<int:subscriber_id>/export.json")
@@ -396,7 +417,7 @@ def schedule(campaign_id: int) -> Any:
         flash(str(exc), "error")
     else:
         flash(_("The campaign will start on %(moment)s (%(zone)s).",
-                moment=_local(at, tenant).strftime("%Y-%m-%d %H:%M"),  # type: ignore[union-attr]
+                moment=format_datetime(_local(at, tenant), "short"),
                 zone=tenant.timezone or "UTC"), "success")
     return redirect(url_for(".campaign", campaign_id=campaign_id), 303)
 

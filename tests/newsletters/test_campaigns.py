@@ -632,6 +632,31 @@ def test_subscriber_pages_and_export(app, shops, readers):
     assert "attachment" in exported.headers["Content-Disposition"]
 
 
+def test_the_subscriber_page_speaks_the_shops_language(app, shops, readers):
+    """Codes in the ledger (``requested``, ``footer_form``, ``weekly``) are shown as words,
+    and dates the French way, in a French shop."""
+    from datetime import date
+
+    from flask_babel import format_date
+
+    from plugins.newsletters.models import ConsentEvent
+
+    with as_tenant(app, shops.fr):
+        row = db.session.get(Subscriber, readers["amelie"])
+        row.frequency, row.birthday = "weekly", date(1990, 5, 31)
+        db.session.add(ConsentEvent(subscriber_id=row.id, action="requested",
+                                    source="footer_form", wording="J'accepte",
+                                    wording_version="abc"))
+        db.session.commit()
+    page = staff(app, shops.fr).get(
+        f"/s/fr/staff/newsletters/subscribers/{readers['amelie']}").get_data(as_text=True)
+    for msgid in ("asked to subscribe", "the shop's subscribe form", "weekly at most"):
+        assert str(escape(gettext_in(app, "fr_FR", msgid))) in page
+    with app.test_request_context(), force_locale("fr_FR"):
+        assert format_date(date(1990, 5, 31), "long") in page  # 31 mai 1990
+    assert ">footer_form<" not in page and ">requested<" not in page
+
+
 def test_another_offices_ids_are_404_for_its_staff(app, shops, readers):
     fr_campaign = make_campaign(app, shops.fr)
     client = staff(app, shops.de, "staff@comptoir.example")

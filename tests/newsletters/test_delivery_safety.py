@@ -378,6 +378,15 @@ def test_the_cap_counts_the_offices_campaigns_to_a_resellers_reader(app, shops):
     assert over_cap(shops.de, client) is False
     with as_tenant(app, shops.acme):  # the office's rows are not the reseller's to see
         assert db.session.scalars(select(Delivery)).all() == []
+    # The same person also subscribed at the office itself: those messages count too.
+    with as_tenant(app, shops.fr):
+        for n in (4, 5, 6):
+            db.session.add(Delivery(
+                dedupe_key=f"c{n}:{shops.fr.id}:9", campaign_id=n, kind=MARKETING,
+                status=SENT, email=other, subscriber_tenant_id=shops.fr.id,
+                created_at=datetime.now(UTC), sent_at=datetime.now(UTC)))
+        db.session.commit()
+    assert over_cap(shops.acme, other) is True
 
 
 # --- 6. the Message-ID names its delivery and is signed ------------------------------------
