@@ -66,7 +66,7 @@ def reviewer_for(chain: Mapping[int, Member], requester_id: int) -> Member | Non
 
 def cart_lines(user: Any) -> list[dict[str, Any]]:
     """The user's cart as review lines; an empty list for no cart or an empty one."""
-    from comptoir.orders.service import current_cart  # not in the toolkit (see report)
+    from comptoir.orders.service import current_cart  # not exported by the toolkit yet
 
     cart = current_cart(user)
     lines = []
@@ -82,7 +82,7 @@ def cart_lines(user: Any) -> list[dict[str, Any]]:
 def visible_configurations(user: Any) -> list[Any]:
     """The standard configurations the user's company may see (active, and entitled if the
     company's catalogue is restricted): the only codes it may submit."""
-    from comptoir.catalog import service as catalog  # not in the toolkit (see report)
+    from comptoir.catalog import service as catalog  # not exported by the toolkit yet
 
     return catalog.configurations_for(catalog.Entitlement.of(user.company))
 

@@ -404,7 +404,7 @@ def _own_orders() -> ColumnElement[bool]:
 
 
 def _core_models() -> Any:
-    # Not in the toolkit (see the report): order lines, the catalogue and user accounts are
+    # Core models the toolkit does not export yet: order lines, the catalogue and accounts are
     # joined in SQL so that each term stays one query whatever the number of subscribers.
     from comptoir.catalog.models import Category, Product, Variant
     from comptoir.customers.models import User

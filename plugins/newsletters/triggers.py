@@ -438,7 +438,7 @@ def loyalty_expiring(tenant_id: int, user_id: int, points: int, expires_on: str)
 
 
 def _user_email(user_id: int) -> str:
-    from comptoir.customers.models import User  # not in the toolkit (see report)
+    from comptoir.customers.models import User  # a core model the toolkit does not export yet
 
     return db.session.scalars(select(User.email).where(User.id == user_id)).first() or ""
 
@@ -476,7 +476,7 @@ def _abandoned_carts(tenant: TenantInfo, settings: dict[str, Any],
 
 
 def _carts_due(tenant: TenantInfo, before: datetime, since: datetime) -> list[_Due]:
-    from comptoir.customers.models import User  # not in the toolkit (see report)
+    from comptoir.customers.models import User  # a core model the toolkit does not export yet
     from comptoir.orders.models import Cart
 
     carts = db.session.scalars(select(Cart).where(
@@ -588,7 +588,7 @@ def _forget_old_views(tenant: TenantInfo, now: datetime) -> None:
 def _browsed(tenant: TenantInfo, before: datetime, since: datetime) -> list[_Browsed]:
     """Customers' views between ``since`` and ``before`` of products they have not ordered
     since, by customer and day of browsing (in the shop's time zone)."""
-    from comptoir.customers.models import User  # not in the toolkit (see report)
+    from comptoir.customers.models import User  # a core model the toolkit does not export yet
     from comptoir.orders.models import OrderLine
 
     views = db.session.scalars(select(ProductView).where(
@@ -660,7 +660,7 @@ def _review_requests(tenant: TenantInfo, settings: dict[str, Any],
 
 def _delivered(tenant: TenantInfo, before: datetime, since: datetime) -> list[_Due]:
     """Orders still delivered whose first delivery was between ``since`` and ``before``."""
-    from comptoir.catalog.models import Variant  # not in the toolkit (see report)
+    from comptoir.catalog.models import Variant  # a core model the toolkit does not export yet
     from comptoir.orders.models import OrderEvent
 
     first = (select(OrderEvent.order_id, func.min(OrderEvent.at).label("at"))
