@@ -270,7 +270,7 @@ class _Shop:
 def _sent_since(since: datetime) -> Counter[str]:
     rows = db.session.execute(
         select(Delivery.email, func.count(Delivery.id))
-        .where(Delivery.kind == MARKETING, Delivery.status.in_((SENT, SENDING)),
+        .where(Delivery.kind == MARKETING, Delivery.status.in_(mailing.CAPPED_STATUSES),
                Delivery.created_at >= since)
         .group_by(Delivery.email)).all()
     return Counter({email: count for email, count in rows})
@@ -312,6 +312,15 @@ def _passes(campaign: Campaign, tenant: TenantInfo, *, counts: bool,
     theme = campaign.theme
     shops = _reader_tenants(campaign, tenant)
     passes = [_shop_pass(tenant, rule, theme, counts=counts, now=now)]
+    office = tenant_by_id(tenant.office_id) if tenant.is_reseller else None
+    if counts and office is not None:
+        # A reseller's campaign counts its office's messages to the same addresses too:
+        # the cap is per person, as in mailing.over_cap.
+        db.session.commit()
+        with _keeping(campaign), as_tenant(office):
+            passes[0].week += _sent_since(now - timedelta(days=7))
+            passes[0].month += _sent_since(now - timedelta(days=30))
+            db.session.commit()
     if len(shops) == 1:
         return passes
     db.session.commit()
@@ -494,13 +503,9 @@ def _capped(shop_of: dict[int, _Shop], sender: _Shop, reader_shop: TenantInfo,
     email = subscriber.email.lower()
     own = shop_of[reader_shop.id] if reader_shop.id != sender.tenant.id else None
     week = sender.week[email] + (own.week[email] if own else 0)
-    if week >= cap:
-        return True
-    if subscriber.frequency == "weekly":
-        return week >= 1
-    if subscriber.frequency == "monthly":
-        return sender.month[email] + (own.month[email] if own else 0) >= 1
-    return False
+    month = sender.month[email] + (own.month[email] if own else 0)
+    in_window = month if mailing.frequency_window(subscriber.frequency) == 30 else week
+    return mailing.capped(week, in_window, subscriber.frequency, cap)
 
 
 def _insert(rows: list[dict[str, Any]]) -> None:

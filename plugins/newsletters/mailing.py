@@ -28,7 +28,6 @@ signed VERP address naming it, so a bounce finds its delivery (:mod:`.bounces`).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import re
@@ -205,21 +204,23 @@ def message_id(sender: TenantInfo, delivery: Delivery) -> str:
 
 def read_message_id(value: str) -> tuple[int, int] | None:
     """``(tenant id, delivery id)`` from a Message-ID :func:`message_id` made."""
-    found = re.fullmatch(r"<nl\.(\d{1,12})\.(\d{1,12})\.([0-9a-f]{10})@[^<>\s]+>",
-                         value.strip())
+    return _signed_ids(re.fullmatch(
+        r"<nl\.(\d{1,12})\.(\d{1,12})\.([0-9a-f]{10})@[^<>\s]+>", value.strip()))
+
+
+def _verp_signature(tenant_id: int, delivery_id: int) -> str:
+    return tokens.keyed_digest(f"bounce.{tenant_id}.{delivery_id}", 10)
+
+
+def _signed_ids(found: re.Match[str] | None) -> tuple[int, int] | None:
+    """``(tenant id, delivery id)`` from a match of (tenant, delivery, signature), if the
+    signature is the one :func:`_verp_signature` gives them."""
     if found is None:
         return None
     tenant_id, delivery_id = int(found.group(1)), int(found.group(2))
     if not hmac.compare_digest(found.group(3), _verp_signature(tenant_id, delivery_id)):
         return None
     return tenant_id, delivery_id
-
-
-def _verp_signature(tenant_id: int, delivery_id: int) -> str:
-    key = current_app.config["SECRET_KEY"].encode() if isinstance(
-        current_app.config["SECRET_KEY"], str) else current_app.config["SECRET_KEY"]
-    return hmac.new(key, f"bounce.{tenant_id}.{delivery_id}".encode(),
-                    hashlib.sha256).hexdigest()[:10]
 
 
 def bounce_address(sender: TenantInfo, delivery: Delivery) -> str:
@@ -231,13 +232,8 @@ def bounce_address(sender: TenantInfo, delivery: Delivery) -> str:
 
 def read_bounce_address(address: str) -> tuple[int, int] | None:
     """``(tenant id, delivery id)`` from a VERP address :func:`bounce_address` made."""
-    found = re.fullmatch(r"bounces\+(\d+)\.(\d+)\.([0-9a-f]{10})@.*", address.strip("<> "))
-    if found is None:
-        return None
-    tenant_id, delivery_id = int(found.group(1)), int(found.group(2))
-    if not hmac.compare_digest(found.group(3), _verp_signature(tenant_id, delivery_id)):
-        return None
-    return tenant_id, delivery_id
+    return _signed_ids(re.fullmatch(r"bounces\+(\d+)\.(\d+)\.([0-9a-f]{10})@.*",
+                                    address.strip("<> ")))
 
 
 def manage_token(reader: Reader) -> str:
@@ -339,12 +335,31 @@ def suppressed(email: str, kind: str = MARKETING) -> bool:
     return db.session.scalars(query).first() is not None
 
 
+#: Deliveries that count towards the cap: sent, being sent, or queued by a running campaign.
+CAPPED_STATUSES = (QUEUED, SENT, SENDING)
+
+
 def marketing_sent_since(email: str, since: datetime) -> int:
     """Marketing messages the current tenant sent (or is about to send) to ``email`` since
     ``since``."""
     return db.session.scalar(select(func.count(Delivery.id)).where(
         Delivery.email == email.lower(), Delivery.kind == MARKETING,
-        Delivery.status.in_((QUEUED, SENT, SENDING)), Delivery.created_at >= since)) or 0
+        Delivery.status.in_(CAPPED_STATUSES), Delivery.created_at >= since)) or 0
+
+
+def frequency_window(frequency: str) -> int:
+    """Days over which a reader's own frequency allows one message (7 for ``weekly`` and
+    for the shop's weekly cap, 30 for ``monthly``)."""
+    return {"weekly": 7, "monthly": 30}.get(frequency, 7)
+
+
+def capped(week: int, in_window: int, frequency: str, cap: int) -> bool:
+    """The cap's rule, given the messages of the last 7 days and of the reader's window:
+    over the shop's weekly ``cap``, or past the one message a ``weekly``/``monthly``
+    reader accepts. :func:`over_cap` counts one reader; campaigns count in bulk."""
+    if week >= cap:
+        return True
+    return frequency in ("weekly", "monthly") and in_window >= 1
 
 
 def over_cap(sender: TenantInfo, reader: Reader, frequency: str = "any",
@@ -359,8 +374,8 @@ def over_cap(sender: TenantInfo, reader: Reader, frequency: str = "any",
     """
     now = now or datetime.now(UTC)
     cap = int(plugin_settings(PLUGIN, sender).get("frequency_cap_per_week") or 3)
-    window = {"weekly": 7, "monthly": 30}.get(frequency, 7)
-    since_week, since_window = now - timedelta(days=7), now - timedelta(days=window)
+    since_week = now - timedelta(days=7)
+    since_window = now - timedelta(days=frequency_window(frequency))
 
     def counts() -> tuple[int, int]:
         return (marketing_sent_since(reader.email, since_week),
@@ -381,9 +396,7 @@ def over_cap(sender: TenantInfo, reader: Reader, frequency: str = "any",
             more_week, more_window = counts()
             db.session.commit()
         week, in_window = week + more_week, in_window + more_window
-    if week >= cap:
-        return True
-    return frequency in ("weekly", "monthly") and in_window >= 1
+    return capped(week, in_window, frequency, cap)
 
 
 # --- delivery ------------------------------------------------------------------------------

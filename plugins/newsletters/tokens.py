@@ -50,14 +50,19 @@ class Claim:
     extra: Any = None
 
 
+def keyed_digest(text: str, length: int) -> str:
+    """The first ``length`` hex digits of an HMAC of ``text`` with the app's secret: a
+    short tag nobody can make without the secret (bounce addresses, Message-IDs, links)."""
+    key = current_app.config["SECRET_KEY"]
+    key = key.encode() if isinstance(key, str) else key
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:length]
+
+
 def address_tag(email: str) -> str:
     """What a link carries instead of the address: itsdangerous signs, it does not
     encrypt, and a link forwarded or logged by a proxy must not show who it is for. A keyed
     hash still ties the link to the address it was made for."""
-    key = current_app.config["SECRET_KEY"]
-    key = key.encode() if isinstance(key, str) else key
-    return hmac.new(key, b"newsletters.address." + email.lower().encode(),
-                    hashlib.sha256).hexdigest()[:20]
+    return keyed_digest("newsletters.address." + email.lower(), 20)
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:

@@ -37,6 +37,7 @@ from plugins.newsletters.models import (
     MARKETING,
     SENDING,
     SENT,
+    SKIPPED,
     SUBSCRIBED,
     TRANSACTIONAL,
     Campaign,
@@ -387,6 +388,27 @@ def test_the_cap_counts_the_offices_campaigns_to_a_resellers_reader(app, shops):
                 created_at=datetime.now(UTC), sent_at=datetime.now(UTC)))
         db.session.commit()
     assert over_cap(shops.acme, other) is True
+
+
+def test_a_resellers_campaign_counts_its_offices_messages_too(app, shops):
+    """The cap is per person in bulk as for one reader: a reseller's campaign skips whom
+    its office has already written to three times this week."""
+    tired, fresh = "tired@acme.example", "fresh@acme.example"
+    for email in (tired, fresh):
+        add_subscriber(app, shops.acme, email)
+    with as_tenant(app, shops.fr):
+        for n in (1, 2, 3):
+            db.session.add(Delivery(
+                dedupe_key=f"c{n}:{shops.fr.id}:7", campaign_id=n, kind=MARKETING,
+                status=SENT, email=tired, subscriber_tenant_id=shops.fr.id,
+                created_at=datetime.now(UTC), sent_at=datetime.now(UTC)))
+        db.session.commit()
+    campaign_id = make_campaign(app, shops.acme, {"fr_FR": ("Bonjour {{ first_name }}",
+                                                            "Nos offres")})
+    start(app, shops.acme, campaign_id)
+    assert mails_to(shops.smtp, fresh) and not mails_to(shops.smtp, tired)
+    skipped = rows(app, shops.acme)[tired]
+    assert (skipped.status, skipped.error) == (SKIPPED, campaigns.CAP_REASON)
 
 
 # --- 6. the Message-ID names its delivery and is signed ------------------------------------
