@@ -131,10 +131,13 @@ def _gate_plugin_routes(host: PluginHost) -> Any:
 def _template_helpers() -> dict[str, Any]:
     tenant = g.get("tenant")
 
-    def blocks(slot: str) -> Markup:
+    def blocks(slot: str, **context: Any) -> Markup:
+        # ``blocks("order", order=order)``: the page's objects reach the plugins as one
+        # ``context`` dict, so implementations written before it existed still match.
         if tenant is None:
             return Markup("")
-        parts = hooks(tenant).comptoir_page_blocks(tenant=tenant, slot=slot)
+        parts = hooks(tenant).comptoir_page_blocks(tenant=tenant, slot=slot,
+                                                   context=context)
         return Markup("").join(escape(p) for p in parts if p)
 
     def menu_items() -> list[dict[str, str]]:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext, lazy_gettext, ngettext
@@ -36,6 +38,21 @@ from comptoir.core.themes import render
 from comptoir.orders.models import Order
 from comptoir.tax.tables import TAX_CLASSES, Rate, VatTable, VatTableError
 from comptoir.tenants.directory import TenantInfo
+
+
+@dataclass(frozen=True)
+class Discount:
+    """What a ``comptoir_order_discounts`` implementation gives: ``amount`` (a ``Decimal``,
+    excluding VAT) off the lines at ``lines`` (indexes into the ``lines`` the hook was given;
+    several lines share it in proportion to their net prices), labelled ``label`` on the
+    order and the invoice, and named ``ref`` (``"promotions:coupon:12"``, the plugin's name
+    first) in ``order.discounts`` so the plugin finds its claims when the order is booked.
+    """
+
+    ref: str
+    label: str
+    amount: Decimal
+    lines: tuple[int, ...]
 
 
 def current_tenant() -> TenantInfo | None:
@@ -258,6 +275,58 @@ def send_mail(to: str | list[str], subject: str, text: str, html: str | None = N
     return send(to, subject, text, html, **options)
 
 
+def transactional_mail(tenant: TenantInfo, *, to: str, subject: str, body: str, locale: str,
+                       dedupe_key: str, reply_to: str | None = None,
+                       headers: dict[str, str] | None = None) -> None:
+    """Send a customer the message the shop owes them (an acknowledgement, a survey, an
+    answer): through the plugin that owns ``tenant``'s mail (``comptoir_transactional_mail``:
+    the newsletters plugin sends from the shop's own server, with its legal footer, once per
+    ``dedupe_key``), else through the core's mail service from ``COMPTOIR_MAIL_FROM``.
+
+    Every argument is checked first, whoever sends: a bad address or a subject with a line
+    break raises ``ValueError`` naming it, and nothing is sent. The core's fallback keeps no
+    record of keys, but gives every message of one key the same Message-ID (so a mail
+    client shows a repeat once); callers still call once per event. It sends at once and
+    raises :class:`MailError` if the outbox or the SMTP server failed: the caller decides
+    whether that undoes anything (usually not: log it).
+
+    :param to: the customer's address (``addr`` or ``Name <addr>``).
+    :param subject: the subject, already translated into ``locale``.
+    :param body: the plain-text body, already translated.
+    :param locale: the language of ``subject`` and ``body``.
+    :param dedupe_key: unique per tenant for this message, the sender's name first
+        (``support:ticket:12:ack``).
+    :param reply_to: where answers should go (a ticket's reply address), or ``None``.
+    :param headers: extra headers; those the mail service sets itself are refused.
+    """
+    import hashlib
+    from email.utils import parseaddr
+
+    from flask import current_app
+
+    if not isinstance(dedupe_key, str) or not dedupe_key.strip() or len(dedupe_key) > 160:
+        raise ValueError("dedupe_key: expected a key of 1 to 160 characters, e.g. "
+                         "'support:ticket:12:ack'")
+    if not isinstance(locale, str) or not locale.strip():
+        raise ValueError("locale: expected the language of the message, e.g. 'fr_FR'")
+    sender = current_app.config["MAIL_FROM"]
+    extra = dict(headers or {})
+    if not any(isinstance(name, str) and name.lower() == "auto-submitted" for name in extra):
+        extra["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office loops
+    # The same Message-ID for every message of one key: <tm.<digest>@<sender's domain>>.
+    digest = hashlib.sha256(f"{tenant.id}:{dedupe_key}".encode()).hexdigest()[:32]
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    msg = build_mail(to, subject, body, sender=sender, reply_to=reply_to, headers=extra,
+                     message_id=f"<tm.{digest}@{domain}>")  # checks every argument
+    answered = hooks(tenant).comptoir_transactional_mail(
+        tenant=tenant, to=to, subject=subject, body=body, locale=locale,
+        dedupe_key=dedupe_key, reply_to=reply_to, headers=dict(headers or {}))
+    if answered is not None:
+        return
+    with mail_connection() as mailer:
+        mailer.send(msg)
+
+
 def customer_event(tenant: TenantInfo, user: Any, event: str, **details: Any) -> None:
     """Tell the tenant's plugins that ``event`` happened to ``user`` (``loyalty_points_expiring``
     with ``points=120, expires_on="2026-12-31"``...): see the ``comptoir_customer_event``
@@ -319,7 +388,61 @@ def request_callback(*, user_id: int | None, name: str, email: str, phone: str, 
                    about=about, note=note, created_by=created_by, dedupe_key=dedupe_key)
 
 
+def _customer_match(model: Any, email: str, user_id: int | None) -> Any:
+    from sqlalchemy import func, or_
+
+    wanted = (email or "").strip().lower()
+    conditions = [func.lower(model.email) == wanted] if wanted else []
+    if user_id is not None:
+        conditions.append(model.user_id == user_id)
+    return or_(*conditions) if conditions else None
+
+
+def customer_account(email: str) -> Any:
+    """The current tenant's account with this e-mail address (any case), or ``None``: a
+    help desk page about one customer starts from the address they wrote from."""
+    from sqlalchemy import func, select
+
+    from comptoir.customers.models import User
+
+    wanted = (email or "").strip().lower()
+    if not wanted:
+        return None
+    return db.session.scalars(select(User).where(func.lower(User.email) == wanted)).first()
+
+
+def customer_returns(email: str, user_id: int | None = None) -> list[Any]:
+    """The current tenant's return requests (``ReturnRequest``, with ``.order``) of orders
+    placed with this address or by this account, newest first: what a help desk page about
+    one customer shows (a reseller's staff see their own customers' returns)."""
+    from sqlalchemy import select
+
+    from comptoir.orders.models import ReturnRequest
+
+    match = _customer_match(Order, email, user_id)
+    if match is None:
+        return []
+    return list(db.session.scalars(
+        select(ReturnRequest).join(Order, Order.id == ReturnRequest.order_id).where(match)
+        .order_by(ReturnRequest.created_at.desc(), ReturnRequest.id.desc())))
+
+
+def customer_callbacks(email: str, user_id: int | None = None) -> list[Any]:
+    """The current tenant's callback tasks (``/staff/callbacks``) for this address or
+    account, newest first, with their status and outcome (what the customer said)."""
+    from sqlalchemy import select
+
+    from comptoir.callbacks.models import CallbackTask
+
+    match = _customer_match(CallbackTask, email, user_id)
+    if match is None:
+        return []
+    return list(db.session.scalars(select(CallbackTask).where(match).order_by(
+        CallbackTask.created_at.desc(), CallbackTask.id.desc())))
+
+
 __all__ = [
+    "Discount",
     "Order",
     "Rate",
     "change_order_status",
@@ -330,6 +453,9 @@ __all__ = [
     "open_return",
     "quotes_summary",
     "request_callback",
+    "customer_account",
+    "customer_callbacks",
+    "customer_returns",
     "returned_quantities",
     "payment_deadline",
     "tenant_by_id",
@@ -342,6 +468,7 @@ __all__ = [
     "csrf_exempt",
     "settle_payment",
     "send_mail",
+    "transactional_mail",
     "build_mail",
     "mail_connection",
     "Mailer",

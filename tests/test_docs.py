@@ -114,3 +114,12 @@ def test_examples_import_only_what_the_toolkit_offers(docs: str) -> None:
                 assert node.module == "comptoir.migrations.rls", (
                     f"examples must import from comptoir.toolkit, not {node.module}"
                 )
+
+
+@pytest.mark.parametrize("hook", sorted(HOOKS))
+def test_hook_table_links_to_the_hooks_own_section(hook: str, docs: str) -> None:
+    """The summary table has a row per hook, and its link lands on that hook's heading."""
+    assert f"| [`{hook}`](#{hook}) |" in docs, f"docs/plugins.md's table has no row for {hook}"
+    assert f'<a id="{hook}"></a>\n### {hook}(' in docs, (
+        f"the anchor #{hook} is missing or not right above the '### {hook}(' heading"
+    )

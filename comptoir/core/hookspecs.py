@@ -93,17 +93,26 @@ def comptoir_template_vars(tenant: Any, template_name: str) -> dict[str, Any] | 
 
 
 @hookspec
-def comptoir_page_blocks(tenant: Any, slot: str) -> str | None:
+def comptoir_page_blocks(tenant: Any, slot: str, context: dict[str, Any]) -> str | None:
     """Return HTML to insert at a named place of the storefront pages.
 
-    Called when a template renders ``{{ blocks("<slot>") }}``. Slots of the default theme:
-    ``header`` (under the navigation), ``home`` (storefront home, above the products),
-    ``cart`` (the cart page, under the checkout button), ``footer`` (above the legal
-    mentions). Return :class:`markupsafe.Markup` for trusted
-    HTML; a plain string is escaped.
+    Called when a template renders ``{{ blocks("<slot>") }}``, or
+    ``{{ blocks("<slot>", name=value...) }}`` to hand the block what the page is about.
+    Slots of the default theme: ``header`` (under the navigation), ``home`` (storefront
+    home, above the products), ``cart`` (the cart page, under the checkout button),
+    ``product`` (a product page, under the "add to cart" form; ``context``: ``product``, the
+    product, and ``variant``, the version shown), ``order`` (a customer's order page, under
+    its lines; ``context``: ``order``), ``footer`` (above the legal mentions). Return
+    :class:`markupsafe.Markup` for trusted HTML; a plain string is escaped.
+
+    ``context`` came later than the other arguments: an implementation that does not name it
+    is called as before, which is why it is a dict rather than arguments of its own (a slot's
+    values differ from one slot to the next).
 
     :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
     :param slot: the slot's name.
+    :param context: what the page passed for this slot (empty for ``header``, ``home``,
+        ``cart`` and ``footer``); read-only.
     :return: HTML, or ``None`` to add nothing.
     """
 
@@ -259,6 +268,51 @@ def comptoir_payment_abandoned(tenant: Any, order: Any) -> bool | None:
     """
 
 
+@hookspec
+def comptoir_order_discounts(tenant: Any, user: Any, company: Any,
+                             lines: list[Any]) -> list[Any] | None:
+    """Return the discounts an order about to be priced is given, or ``None``.
+
+    Called by the cart's and the checkout's summaries and again when the order is booked
+    (not for an accepted quote: its prices were negotiated), with the order's lines as they
+    stand. The core applies every plugin's discounts: it caps what comes off a line at the
+    line's net price, so no line and no total is ever negative, takes each discount off
+    ``line_net`` before VAT is computed (VAT after discount), shows it on the line, and
+    records the causes in ``order.discounts``. A plugin combines or refuses its own promotions; the
+    core only adds what plugins return.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param user: the buyer, or ``None`` for a guest.
+    :param company: the buyer's company, or ``None``.
+    :param lines: the order's lines (unsaved ``OrderLine`` objects: ``sku``, ``name``,
+        ``quantity``, ``unit_net``, ``line_net``, ``tax_class``, ``is_shipping``), goods
+        first, the delivery last if charged. Do not change them.
+    :return: a list of :class:`comptoir.toolkit.Discount`, or ``None``.
+    """
+
+
+@hookspec(firstresult=True)
+def comptoir_order_booking(tenant: Any, order: Any, user: Any) -> str | None:
+    """Claim what an order uses up, in the order's own transaction, or refuse it.
+
+    Called when the order is booked, after its lines, discounts and totals are written and
+    before anything is committed: record a coupon's use, spend loyalty points. Claim with
+    guarded writes (``UPDATE ... WHERE balance >= :points``) so that two checkouts at once
+    cannot both spend the same points. *firstresult*: stops at the first non-``None``
+    result (``""`` or ``False`` count as ``None``, so the next plugin still claims its own),
+    a sentence (already translated) that refuses the order: nothing of it is kept,
+    its stock is released and the buyer reads the sentence. Unlike other request-time
+    hooks, a plugin that raises here refuses the order too: a discount given without its
+    claim recorded would be given twice.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param order: the :class:`~comptoir.orders.models.Order`, flushed (it has an ``id``),
+        with ``lines`` and ``discounts``.
+    :param user: the buyer, or ``None`` for a guest.
+    :return: a sentence refusing the order, or ``None``.
+    """
+
+
 @hookspec(firstresult=True)
 def comptoir_checkout_veto(tenant: Any, user: Any, company: Any, net: Any,
                            currency: str) -> str | None:
@@ -364,6 +418,23 @@ def comptoir_customer_registered(tenant: Any, user: Any) -> None:
     """
 
 
+@hookspec(firstresult=True)
+def comptoir_order_referral(tenant: Any, order: Any) -> str | None:
+    """Return the referral code ``order`` itself carries, or ``None``.
+
+    Asked by a plugin that credits whoever brought an order (the affiliates plugin, when the
+    order is placed): a coupon bound to an affiliate makes the order that used it that
+    affiliate's, whatever referral cookie the browser had. The promotions plugin answers
+    with the affiliate code of the coupon the order used (written when the order was
+    booked). It lets the two plugins work together without importing each other.
+    *firstresult*: stops at the first non-``None`` result.
+
+    :param tenant: the current :class:`comptoir.toolkit.TenantInfo`.
+    :param order: the booked :class:`~comptoir.orders.models.Order`.
+    :return: a referral code as referral links carry it (``BLOGPRO``), or ``None``.
+    """
+
+
 @hookspec
 def comptoir_customer_event(tenant: Any, user: Any, event: str, details: dict) -> None:
     """React to something a logged-in customer did or that concerns them.
@@ -417,4 +488,41 @@ def comptoir_transfer(tenant: Any, account: str, amount: Any, currency: str,
     :param currency: its ISO 4217 code.
     :param reference: what the payee's statement should say; also the idempotency key.
     :return: the provider's reference, or ``None`` if this plugin cannot pay that account.
+    """
+
+
+# -------------------------------------------------------------------------------------------
+# Mail to one customer: the messages a shop owes a customer, whichever part of it sends them.
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def comptoir_transactional_mail(tenant: Any, to: str, subject: str, body: str, locale: str,
+                                dedupe_key: str, reply_to: str | None,
+                                headers: dict[str, str]) -> bool | None:
+    """Send one transactional message (a ticket's acknowledgement, a survey...) for the shop.
+
+    Called by :func:`comptoir.toolkit.transactional_mail` whenever the core or a plugin owes a
+    customer a message about their account, order or request, after every argument was
+    checked. A plugin that owns the tenant's mail delivery sends it its own way and returns
+    ``True``: the newsletters plugin uses the tenant's own SMTP server and sender, adds the
+    legal footer and the note that the message is sent whatever the reader's newsletter
+    choices, sends each ``dedupe_key`` once, retries temporary failures and follows bounces.
+    *firstresult*: stops at the first non-``None`` result; with none the core sends the
+    message itself through its mail service (``COMPTOIR_MAIL_URL``, or the outbox folder)
+    from ``COMPTOIR_MAIL_FROM``.
+
+    :param tenant: the :class:`comptoir.toolkit.TenantInfo` the message is sent for.
+    :param to: the customer's address (``addr`` or ``Name <addr>``).
+    :param subject: the subject, already translated.
+    :param body: the plain-text body, already translated, blank lines between paragraphs.
+    :param locale: the language ``subject`` and ``body`` are written in (``fr_FR``...): what
+        the sender writes its own lines (footer, notes) in.
+    :param dedupe_key: unique per tenant for this message, the sending plugin's name first
+        (``support:ticket:12:ack``); a message with a key sent before is not sent again.
+    :param reply_to: where the customer's answer should go (a ticket's reply address), or
+        ``None``.
+    :param headers: extra headers (never From, To, Subject...), possibly empty.
+    :return: ``True`` if this plugin took the message (sent, queued, or sent before under
+        that key), ``None`` to let another plugin or the core send it.
     """

@@ -37,6 +37,10 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 STARTUP_HOOKS = frozenset(
     {"comptoir_blueprints", "comptoir_settings_schema", "comptoir_migrations_dir"}
 )
+#: Hooks whose failure must stop what they guard rather than let it through: a plugin that
+#: raises answers with this refusal instead of ``None`` (an order whose discounts could not
+#: be claimed is not booked).
+FAIL_CLOSED_HOOKS = frozenset({"comptoir_order_booking"})
 
 
 class PluginError(Exception):
@@ -112,15 +116,27 @@ class PluginHost:
         @functools.wraps(function)
         def shielded(*args: Any, **kwargs: Any) -> Any:
             try:
-                return function(*args, **kwargs)
+                result = function(*args, **kwargs)
+                if hook in FAIL_CLOSED_HOOKS and not result:
+                    # "" or False refuses nothing; as None, it lets the next plugin make
+                    # its claim (firstresult would stop at any answer but None).
+                    return None
+                return result
             except Exception:
                 self.failures[plugin] += 1
+                closed = hook in FAIL_CLOSED_HOOKS
                 log.exception(
-                    "plugin %s failed in %s; skipped for this call",
+                    "plugin %s failed in %s; %s",
                     plugin,
                     hook,
+                    "refused" if closed else "skipped for this call",
                     extra={"plugin": plugin, "hook": hook},
                 )
+                if closed:
+                    from flask_babel import gettext
+
+                    return gettext("This order could not be booked just now; nothing was "
+                                   "charged. Please try again.")
                 return None
 
         return shielded

@@ -107,7 +107,7 @@ def build(tenant: Any, order: Order) -> Invoice:
         seller.append(gettext("a %(office)s reseller", office=tenant.office_name))
     currency = order.currency
     lines = [
-        (line.sku, line.name, line.quantity, money(line.unit_net, currency),
+        (line.sku, _line_name(line, currency), line.quantity, money(line.unit_net, currency),
          percent(line.vat_rate / 100) if line.vat_rate is not None else "—",
          money(line.line_net, currency))
         for line in order.lines
@@ -210,3 +210,10 @@ def pdf(invoice: Invoice) -> bytes:
     for mention in invoice.mentions:
         doc.multi_cell(0, 4, mention, new_x="LMARGIN", new_y="NEXT")
     return bytes(doc.output())
+
+
+def _line_name(line: Any, currency: str) -> str:
+    """The line's name, with what a promotion took off it (VAT is on the rest)."""
+    if not line.discount:
+        return line.name
+    return f"{line.name} ({line.discount_label} −{money(line.discount, currency)})"

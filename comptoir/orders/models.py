@@ -137,6 +137,10 @@ class Order(TenantScoped, db.Model):
     total_gross: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     #: VAT per rate, ``{"20": "200.00"}``, as printed on the invoice.
     vat_breakdown: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    #: The discounts the order was given, as plugins described them when it was booked:
+    #: ``[{"ref": "promotions:coupon:12", "label": "BIENVENUE", "amount": "30.00"}]``
+    #: (``amount`` excluding VAT). The lines carry the amounts; this names their causes.
+    discounts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     #: Whose VAT applied and why (see :mod:`comptoir.tax.basis`): the seller's country for a
     #: domestic sale, the destination's under OSS, none for reverse charge or export.
     tax_country: Mapped[str | None] = mapped_column(String(2))
@@ -199,6 +203,7 @@ class OrderLine(TenantScoped, db.Model):
         ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"],
                              ondelete="CASCADE"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("discount >= 0", name="discount_not_negative"),
         UniqueConstraint("tenant_id", "id"),
     )
 
@@ -209,7 +214,12 @@ class OrderLine(TenantScoped, db.Model):
     quantity: Mapped[int] = mapped_column()
     unit_public: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     unit_net: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    #: ``unit_net × quantity − discount``: what the line costs, the base of its VAT, of a
+    #: return's refund and of commissions.
     line_net: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    #: What promotions took off this line, excluding VAT (``0`` without any), and why.
+    discount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0.00"))
+    discount_label: Mapped[str] = mapped_column(String(200), default="")
     tax_class: Mapped[str] = mapped_column(String(20))
     vat_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
 

@@ -473,6 +473,10 @@ def order_lines(tenant: Any, priced: Priced, method: ShippingMethod,
     return rows
 
 
+#: ``(user, company)``: who is buying, for the discounts plugins give them.
+Buyer = tuple[Any, Any]
+
+
 @dataclass
 class Preview:
     """The checkout's summary: the same lines and the same VAT code as the order."""
@@ -482,6 +486,19 @@ class Preview:
     taxes: Taxes
     gross: Decimal
     basis: tax.Basis
+    #: The discounts given (``order.discounts``'s shape), and the lines they came off.
+    discounts: list[dict[str, str]] = field(default_factory=list)
+    lines: list[OrderLine] = field(default_factory=list)
+
+    @property
+    def discount_total(self) -> Decimal:
+        """What the discounts took off, excluding VAT."""
+        return sum((Decimal(d["amount"]) for d in self.discounts), Decimal("0.00"))
+
+    @property
+    def discounts_key(self) -> str:
+        """The discounts shown, echoed by the form: different ones at booking re-ask."""
+        return ";".join(f"{d['ref']}={d['amount']}" for d in self.discounts)
 
     @property
     def vat(self) -> dict[str, str]:
@@ -515,14 +532,84 @@ def company_vat_number(company: Company | None) -> str | None:
 
 
 def preview(tenant: Any, priced: Priced, shipping_method: str,
-            basis: tax.Basis | None = None) -> Preview:
-    """The totals the order will have, computed by the same code as the order itself."""
+            basis: tax.Basis | None = None, *, buyer: Buyer | None = None) -> Preview:
+    """The totals the order will have, computed by the same code as the order itself.
+
+    :param buyer: ``(user, company)`` to ask plugins for the discounts this buyer gets (the
+        checkout); ``None`` for none.
+    """
     method = SHIPPING_METHODS.get(shipping_method, SHIPPING_METHODS["standard"])
     basis = basis or tax.domestic(tenant)
     rows = order_lines(tenant, priced, method, basis)
+    given = apply_discounts(tenant, *buyer, rows) if buyer is not None else []
     taxes = _taxes(rows, basis)
     net = taxes.net + _untaxed_net(rows)
-    return Preview(method.price, net, taxes, net + taxes.vat, basis)
+    return Preview(method.price, net, taxes, net + taxes.vat, basis, given, rows)
+
+
+def _shares(amount: Decimal, bases: list[Decimal]) -> list[Decimal]:
+    """``amount`` shared among lines in proportion to ``bases``, to the cent, never more
+    than a line's base; the caller has checked ``amount <= sum(bases)``."""
+    room = sum(bases, Decimal("0"))
+    shares = [min(base, pricing.to_cents(amount * base / room)) if room else Decimal("0.00")
+              for base in bases]
+    left = amount - sum(shares, Decimal("0"))
+    # Rounding leaves a cent or two over (or under): the lines with the most room take it.
+    order = sorted(range(len(bases)), key=lambda i: bases[i] - shares[i], reverse=True)
+    for i in order * 2:
+        if left == 0:
+            break
+        step = min(left, bases[i] - shares[i]) if left > 0 else max(left, -shares[i])
+        shares[i] += step
+        left -= step
+    return shares
+
+
+def apply_discounts(tenant: Any, user: Any, company: Any,
+                    rows: list[OrderLine]) -> list[dict[str, str]]:
+    """Take the discounts plugins give (``comptoir_order_discounts``) off ``rows``, before
+    VAT; returns what ``order.discounts`` records.
+
+    Each discount is capped at what is left of the lines it names, so no line, and so no
+    total, ever goes below zero whatever the plugins return; a malformed answer is logged
+    and ignored rather than guessed at.
+    """
+    from comptoir.toolkit import Discount
+
+    for row in rows:
+        row.discount = Decimal("0.00")
+        row.discount_label = ""
+    answers = hooks(tenant).comptoir_order_discounts(tenant=tenant, user=user,
+                                                     company=company, lines=list(rows))
+    given = []
+    for answer in answers:
+        for discount in answer or ():
+            # NaN or Infinity would raise in the arithmetic below, outside the plugin's
+            # shield: the checkout would fail instead of ignoring the answer.
+            if (not isinstance(discount, Discount) or not isinstance(discount.amount, Decimal)
+                    or not discount.amount.is_finite()
+                    or not isinstance(discount.lines, tuple | list)):
+                log.warning("ignored a discount that is not a toolkit Discount with a finite "
+                            "Decimal amount and a tuple of line indexes: %r", discount)
+                continue
+            targets = list(dict.fromkeys(
+                i for i in discount.lines
+                if isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(rows)))
+            bases = [rows[i].line_net for i in targets]
+            # Capped before rounding: a huge amount has no cents to round to.
+            amount = pricing.to_cents(min(discount.amount, sum(bases, Decimal("0"))))
+            if amount <= 0:
+                continue
+            for i, share in zip(targets, _shares(amount, bases), strict=True):
+                if share:
+                    row = rows[i]
+                    row.discount += share
+                    row.line_net -= share
+                    row.discount_label = "; ".join(
+                        part for part in (row.discount_label, discount.label) if part)[:200]
+            given.append({"ref": str(discount.ref)[:100], "label": str(discount.label)[:200],
+                          "amount": str(amount)})
+    return given
 
 
 def payment_methods(tenant: Any, company: Company | None) -> list[dict[str, str]]:
@@ -533,7 +620,7 @@ def payment_methods(tenant: Any, company: Company | None) -> list[dict[str, str]
 def place_order(tenant: Any, user: User | None, company: Company | None, *,
                 email: str, billing: Address, shipping: Address, shipping_method: str,
                 payment_method: str, accepted_prices: str = "",
-                shown_tax: str | None = None) -> Order:
+                shown_tax: str | None = None, shown_discounts: str | None = None) -> Order:
     """Turn the cart into an order, or refuse with a :class:`CheckoutError` and change nothing.
 
     :param accepted_prices: the :func:`price_signature` of the prices the shopper confirmed
@@ -541,6 +628,9 @@ def place_order(tenant: Any, user: User | None, company: Company | None, *,
     :param shown_tax: the :attr:`Preview.basis_key` of the summary the shopper saw; if the
         addresses they entered change whose VAT applies (a delivery abroad, a reverse
         charge), the checkout stops and shows the new totals instead of charging others.
+    :param shown_discounts: the :attr:`Preview.discounts_key` of the summary the shopper
+        saw; if the discounts differ when the order is booked (a promotion ended, a coupon
+        ran out meanwhile), the checkout stops and shows the new totals.
     """
     cart = current_cart(user)
     if cart is None or not cart.lines:
@@ -568,12 +658,14 @@ def place_order(tenant: Any, user: User | None, company: Company | None, *,
     return book(tenant, user, company, email=email, billing=billing, shipping=shipping,
                 method=method, payment_method=payment_method, priced=priced,
                 units=wanted_units(cart.lines), shown_tax=shown_tax,
+                shown_discounts=shown_discounts, discounts=True,
                 consume=lambda order: db.session.delete(cart))
 
 
 def book(tenant: Any, user: User | None, company: Company | None, *, email: str,
          billing: Address, shipping: Address, method: ShippingMethod, payment_method: str,
          priced: Priced, units: list[tuple[Variant, int]], shown_tax: str | None = None,
+         shown_discounts: str | None = None, discounts: bool = False,
          consume: Callable[[Order], None] = lambda order: None) -> Order:
     """Tax, check, reserve and write an order for ``priced`` lines, then call ``consume``
     (delete the cart, mark the quote accepted) in the order's own transaction.
@@ -581,11 +673,16 @@ def book(tenant: Any, user: User | None, company: Company | None, *, email: str,
     Shared by the checkout and by quotes, so that an accepted quote meets the same VAT
     engine, the same veto and hold hooks (approval chains) and the same stock desk as a
     cart; raises :class:`CheckoutError` and changes nothing when refused.
+
+    :param discounts: ask plugins for the buyer's discounts (``comptoir_order_discounts``)
+        and let them claim what they use (``comptoir_order_booking``): the checkout does,
+        an accepted quote does not (its prices were negotiated).
     """
     vat_number = usable_for_reverse_charge(
         tenant, company.vat_number if company is not None else None)
     basis = checkout_basis(tenant, company, shipping.country, vat_number)
     rows = order_lines(tenant, priced, method, basis)
+    given = apply_discounts(tenant, user, company, rows) if discounts else []
     if any(row.line_net > MAX_LINE for row in rows) or sum(
             (row.line_net for row in rows), Decimal("0")) > MAX_LINE:
         raise CheckoutError("quantity", "this order is too large to be placed online")
@@ -595,10 +692,13 @@ def book(tenant: Any, user: User | None, company: Company | None, *, email: str,
                                                    net=net, currency=tenant.currency)
     if refusal:
         raise CheckoutError("approval", str(refusal))
-    shown = Preview(method.price, net, taxes, net + vat, basis).basis_key
-    if shown_tax is not None and shown_tax != shown:
+    summary = Preview(method.price, net, taxes, net + vat, basis, given, rows)
+    if shown_tax is not None and shown_tax != summary.basis_key:
         db.session.commit()  # keep the VIES answer, if one was asked for
-        raise CheckoutError("tax", shown)
+        raise CheckoutError("tax", summary.basis_key)
+    if shown_discounts is not None and shown_discounts != summary.discounts_key:
+        db.session.commit()
+        raise CheckoutError("discounts", summary.discounts_key)
     # Stock first, in the office's own transaction, before this one writes anything: the
     # guarded UPDATE decides who gets the last unit, and SQLite allows one writer at a time.
     reference = f"{tenant.slug}-{uuid.uuid4().hex[:16]}"
@@ -614,7 +714,8 @@ def book(tenant: Any, user: User | None, company: Company | None, *, email: str,
             billing_address=vars(billing), shipping_address=vars(shipping),
             shipping_method=method.code, payment_method=payment_method,
             currency=tenant.currency, total_net=net, total_vat=vat, total_gross=net + vat,
-            vat_breakdown=taxes.breakdown(), lines=rows, tax_country=basis.country,
+            vat_breakdown=taxes.breakdown(), lines=rows, discounts=given,
+            tax_country=basis.country,
             vat_regime=basis.regime, buyer_vat_number=basis.vat_number,
             destination_country=shipping.country,
             expected_delivery=expected_delivery(not priced.short, method),
@@ -622,6 +723,11 @@ def book(tenant: Any, user: User | None, company: Company | None, *, email: str,
         )
         db.session.add(order)
         db.session.flush()
+        if discounts:
+            refusal = hooks(tenant).comptoir_order_booking(tenant=tenant, order=order,
+                                                           user=user)
+            if refusal:
+                raise CheckoutError("promotion", str(refusal))
         hold = hooks(tenant).comptoir_checkout_hold(tenant=tenant, order=order, user=user)
         order.status = (PENDING_APPROVAL if hold else AWAITING_PAYMENT if online
                         else PLACED)

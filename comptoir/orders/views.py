@@ -47,6 +47,9 @@ def _explain(error: service.CheckoutError) -> str:
                        detail=error.problem),
         "shipping_country": _("We cannot deliver there yet: %(detail)s.", detail=error.problem),
         "approval": error.problem,
+        "discounts": _("Your discounts changed (a promotion ended or changed): please "
+                       "check the new total and confirm."),
+        "promotion": error.problem,
     }
     return messages.get(error.field, _("Please check this field: %(field)s (%(problem)s).",
                                        field=error.field, problem=error.problem))
@@ -58,7 +61,8 @@ def cart() -> str:
     basket = service.current_cart(_user())
     priced = service.price_cart(g.tenant, basket, company)
     try:
-        summary = service.preview(g.tenant, priced, "standard") if priced.lines else None
+        summary = service.preview(g.tenant, priced, "standard",
+                                  buyer=(_user(), company)) if priced.lines else None
     except service.CheckoutError:
         summary = None  # an item without a VAT rate here: the checkout will say which
     return render("orders/cart.html", priced=priced, preview=summary)
@@ -114,6 +118,7 @@ def checkout() -> Any:
                 payment_method=form.get("payment_method", ""),
                 accepted_prices=form.get("accepted_prices", ""),
                 shown_tax=form.get("tax_basis"),
+                shown_discounts=form.get("shown_discounts"),
             )
         except service.CheckoutError as refused:
             db.session.rollback()
@@ -141,7 +146,7 @@ def checkout() -> Any:
             defaults.update({f"billing_{k}": getattr(first, k)
                              for k in ("name", "street", "postcode", "city", "country")})
     values = {**defaults, **form.to_dict()}
-    preview, problem = _preview(priced, company, values)
+    preview, problem = _preview(priced, (user, company), values)
     error = error or problem
     return render(
         "orders/checkout.html", priced=priced, methods=methods,
@@ -152,9 +157,11 @@ def checkout() -> Any:
     ), 200 if error is None else 400
 
 
-def _preview(priced: service.Priced, company: Any, values: dict[str, str]
+def _preview(priced: service.Priced, buyer: service.Buyer, values: dict[str, str]
              ) -> tuple[service.Preview | None, service.CheckoutError | None]:
-    """The summary for the addresses in the form: their country decides whose VAT."""
+    """The summary for the addresses in the form: their country decides whose VAT, the
+    buyer which discounts."""
+    company = buyer[1]
     same = values.get("same_address", "yes" if request.method == "GET" else "")
     destination = (values.get("billing_country") if same
                    else values.get("shipping_country")) or g.tenant.country
@@ -162,10 +169,10 @@ def _preview(priced: service.Priced, company: Any, values: dict[str, str]
     try:
         basis = service.checkout_basis(g.tenant, company, destination.strip().upper()[:2],
                                        service.company_vat_number(company))
-        return service.preview(g.tenant, priced, method, basis), None
+        return service.preview(g.tenant, priced, method, basis, buyer=buyer), None
     except service.CheckoutError as problem:
         try:
-            return service.preview(g.tenant, priced, method), problem
+            return service.preview(g.tenant, priced, method, buyer=buyer), problem
         except service.CheckoutError as unknown_class:
             return None, unknown_class
 

@@ -163,3 +163,13 @@ def comptoir_customer_registered(tenant: Any, user: Any) -> None:
     from plugins.newsletters import consent
 
     consent.customer_registered(tenant, user)
+
+
+@hookimpl
+def comptoir_transactional_mail(tenant: Any, to: str, subject: str, body: str, locale: str,
+                                dedupe_key: str, reply_to: str | None,
+                                headers: dict[str, str]) -> bool:
+    from plugins.newsletters import triggers
+
+    return triggers.transactional_mail(tenant, to, subject, body, locale, dedupe_key,
+                                       reply_to, headers)

@@ -114,6 +114,10 @@ class Content:
     body: str
     #: Extra values for the placeholders (``order_number``, ``product``...).
     values: dict[str, Any] = field(default_factory=dict)
+    #: Where answers go (another plugin's transactional message: a ticket's reply address).
+    reply_to: str | None = None
+    #: Extra headers the sender asked for; the ones :func:`compose` sets itself win.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def placeholders(reader: Reader, sender: TenantInfo) -> dict[str, Any]:
@@ -295,6 +299,9 @@ def compose(sender: TenantInfo, reader: Reader, content: Content, *, kind: str,
         headers["Precedence"] = "bulk"
     else:
         headers["Auto-Submitted"] = "auto-generated"
+    own = {name.lower() for name in headers}
+    headers.update({name: value for name, value in content.headers.items()
+                    if name.lower() not in own})
 
     def link(url: str) -> str:
         if not tracked:
@@ -319,6 +326,7 @@ def compose(sender: TenantInfo, reader: Reader, content: Content, *, kind: str,
                              **context)
     return build_mail(
         reader.email, subject, text, html, sender=sender_address(sender), headers=headers,
+        reply_to=content.reply_to,
         message_id=message_id(sender, delivery) if delivery is not None else None)
 
 

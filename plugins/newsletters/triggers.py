@@ -71,6 +71,7 @@ from comptoir.toolkit import (
     tenant_by_id,
 )
 from comptoir.toolkit import tenants_with_plugin as toolkit_tenants_with_plugin
+from comptoir.toolkit import transactional_mail as toolkit_transactional_mail
 from plugins.newsletters import consent, mailing
 from plugins.newsletters.models import (
     FAILED,
@@ -375,6 +376,53 @@ def _order_words(reader: mailing.Reader, event: str, facts: dict[str, Any]) -> t
               total=money(facts["total"], facts["currency"]))
     link = _("Your order online: %(url)s", url=_link("orders.show", number=number))
     return subject, "\n\n".join((_hello(reader), intro, lines, total, link))
+
+
+# --- other plugins' transactional messages (comptoir_transactional_mail) -------------------
+
+
+def transactional_mail(tenant: TenantInfo, to: str, subject: str, body: str, locale: str,
+                       dedupe_key: str, reply_to: str | None = None,
+                       headers: dict[str, str] | None = None) -> bool:
+    """Take a transactional message another plugin (or the core) owes a customer: queued,
+    so that the request that caused it never waits for the shop's SMTP server and keeps its
+    session as it was; the job sends it once per ``dedupe_key``, in ``locale`` (the language
+    its words are written in, so the footer matches them), whatever the address's
+    newsletter choices. Always ``True``: the message is this plugin's from now on."""
+    enqueue("newsletters.transactional", tenant_id=tenant.id, to=to, subject=subject,
+            body=body, locale=locale, dedupe_key=dedupe_key, reply_to=reply_to,
+            headers=dict(headers or {}))
+    return True
+
+
+@job("newsletters.transactional", retries=5, retry_delay=300)
+def transactional(tenant_id: int, to: str, subject: str, body: str, locale: str,
+                  dedupe_key: str, reply_to: str | None = None,
+                  headers: dict[str, str] | None = None) -> None:
+    """Send a message queued by :func:`transactional_mail` (Huey retries a temporary
+    failure with the same delivery, hence the same Message-ID)."""
+    from dataclasses import replace
+    from email.utils import parseaddr
+
+    tenant = tenant_by_id(tenant_id)
+    if tenant is None:
+        return
+    if PLUGIN not in tenant.plugins:  # turned off since: the core's mail still sends it
+        toolkit_transactional_mail(tenant, to=to, subject=subject, body=body, locale=locale,
+                                   dedupe_key=dedupe_key, reply_to=reply_to, headers=headers)
+        return
+    name, address = parseaddr(to)
+    with as_tenant(tenant):
+        subscriber = consent.subscriber_for(address)
+        reader = mailing.Reader(
+            email=address, locale=locale, tenant=tenant,
+            name=name or (subscriber.name if subscriber is not None else ""),
+            user_id=subscriber.user_id if subscriber is not None else None,
+            subscriber_id=subscriber.id if subscriber is not None else None)
+    content = replace(_content(subject, body), reply_to=reply_to, headers=dict(headers or {}))
+    delivery = deliver(tenant, reader, content, kind=TRANSACTIONAL, dedupe_key=dedupe_key,
+                       trigger=(dedupe_key.split(":", 1)[0] or "transactional")[:40])
+    raise_if_failed(delivery)
 
 
 # --- welcome and loyalty (one-off jobs) ----------------------------------------------------

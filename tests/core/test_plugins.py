@@ -128,7 +128,7 @@ def test_platform_pages_call_no_optional_plugin(app):
         from flask import g
 
         g.tenant = None
-        assert hooks().comptoir_page_blocks(tenant=None, slot="home") == []
+        assert hooks().comptoir_page_blocks(tenant=None, slot="home", context={}) == []
 
 
 class TestSettings:
@@ -215,3 +215,31 @@ def test_blocks_escape_plain_strings(app, make_tenant):
         finally:
             relay.comptoir_page_blocks = original
     assert html == "&lt;script&gt;x&lt;/script&gt;<b>ok</b>"
+
+
+def test_an_empty_booking_answer_does_not_skip_the_other_plugins_claims():
+    """``comptoir_order_booking`` is firstresult: a plugin answering "" or False (meaning
+    "no refusal", in the wrong shape) stopped pluggy there, so a plugin called after it
+    never recorded its claim, and the order was booked with a discount claimed by nobody."""
+    from comptoir.core.plugins import PluginHost, hookimpl
+
+    claimed = []
+
+    class Claims:
+        @staticmethod
+        @hookimpl
+        def comptoir_order_booking(tenant, order, user):
+            claimed.append(order)
+
+    class Quiet:
+        @staticmethod
+        @hookimpl
+        def comptoir_order_booking(tenant, order, user):
+            return ""
+
+    host = PluginHost()
+    host.register("claims", Claims())  # registered first, so pluggy calls it last
+    host.register("quiet", Quiet())
+    relay = host.hooks(frozenset({"claims", "quiet"}))
+    assert relay.comptoir_order_booking(tenant=None, order="order 1", user=None) is None
+    assert claimed == ["order 1"]
