@@ -88,9 +88,14 @@ def plugin_translations(package: str) -> Domain:
     Each plugin keeps its strings apart from the core's (as Indico's plugins do), so it can
     be translated, released and installed on its own. Call it in the plugin's package with
     ``__name__``; use the returned domain's ``gettext``/``lazy_gettext``/``ngettext``.
+
+    The core's catalogues come first, the plugin's over them: a plugin's page is rendered
+    with this domain (``render_translated``), and the theme's base template around it (the
+    navigation, the legal links of the footer) speaks in the core's strings, which the
+    plugin's catalogues do not hold. A string in both reads as the plugin translated it.
     """
     folder = Path(sys.modules[package].__file__ or "").resolve().parent / "translations"
-    return Domain(translation_directories=str(folder))
+    return Domain(translation_directories=[str(TRANSLATIONS), str(folder)])
 
 
 def offered_locale(tenant: object, wanted: str | None) -> str | None:

@@ -426,3 +426,16 @@ def test_files_are_read_no_further_than_the_limit_allows(app, shops):
             with force_locale("en"), pytest.raises(
                     files.FileRefused, match=r"big0\.txt is too large \(3 MB"):
                 files.check(found[0], 1_000_000)
+
+
+def test_a_plugin_page_keeps_the_shops_language_around_it(app, shops):
+    # The help centre is rendered with the plugin's catalogue; the theme's footer around it
+    # speaks the core's strings, which must still read in French in the French shop.
+    from flask_babel import gettext as core_gettext
+
+    page = app.test_client().get("/s/fr/support/").get_data(as_text=True)
+    with app.test_request_context(), force_locale("fr"):
+        terms = core_gettext("Terms of sale")
+        help_title = translations.gettext("Help")
+    assert terms != "Terms of sale" and terms in page
+    assert help_title != "Help" and help_title in page
