@@ -112,7 +112,7 @@ class Binding(TenantScoped, db.Model):
     user_id: Mapped[int] = mapped_column()
     affiliate_id: Mapped[int] = mapped_column(index=True)
     #: ``link`` (a referral link's cookie), ``storefront`` (the reseller's own shop),
-    #: ``staff`` (moved by staff).
+    #: ``coupon`` (a coupon bound to the affiliate), ``staff`` (moved by staff).
     source: Mapped[str] = mapped_column(String(20))
     bound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

@@ -7,7 +7,10 @@ than the shop's window (``cookie_days``, 30 by default) is ignored and logged. W
 default) it does. A customer is bound to whoever brought them when their account is made, or
 when their first order is placed, and stays theirs: only staff move a binding, with an audit
 line. Orders on a reseller's own storefront that no link brought are the reseller's (its
-``house`` affiliate). Nobody earns on their own orders.
+``house`` affiliate). An order that used a coupon bound to an affiliate (the promotions
+plugin says so through the core's ``comptoir_order_referral`` hook) is that affiliate's,
+whatever the cookie or the binding say, and binds a customer who was not bound yet. Nobody
+earns on their own orders.
 """
 
 from __future__ import annotations
@@ -125,19 +128,34 @@ def _is_self(affiliate: Affiliate, user_id: int | None, email: str) -> bool:
     return same_user or same_email
 
 
+def from_order(tenant: TenantInfo, order: Any) -> Affiliate | None:
+    """The active affiliate the order itself names (``comptoir_order_referral``: a coupon
+    bound to an affiliate, from the promotions plugin), or ``None``."""
+    from comptoir.toolkit import hooks
+
+    code = hooks(tenant).comptoir_order_referral(tenant=tenant, order=order)
+    affiliate = find(code) if isinstance(code, str) else None
+    if code and affiliate is None:
+        log.warning("order %s names the referral code %r, which is no active affiliate "
+                    "here; ignored", order.number, code)
+    return affiliate
+
+
 def attribute(tenant: TenantInfo, order: Any) -> Attribution | None:
-    """Credit ``order`` to the customer's affiliate, the referral cookie's, or the house;
-    bind the customer if they were not yet. Called once the order is placed."""
+    """Credit ``order`` to the affiliate the order names (a coupon bound to an affiliate:
+    it wins for that order over the customer's binding and the cookie), else the customer's
+    affiliate, the referral cookie's, or the house; bind the customer if they were not yet.
+    Called once the order is placed."""
     found = db.session.scalars(select(Attribution).where(
         Attribution.order_id == order.id)).first()
     if found is not None:
         return found
-    affiliate, source = None, ""
+    affiliate, source = from_order(tenant, order), "coupon"
     binding = None
     if order.user_id is not None:
         binding = db.session.scalars(select(Binding).where(
             Binding.user_id == order.user_id)).first()
-        if binding is not None:
+        if binding is not None and affiliate is None:
             affiliate, source = db.session.get(Affiliate, binding.affiliate_id), "customer"
     if affiliate is None:
         affiliate, source = from_cookie(tenant), "link"
