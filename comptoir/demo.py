@@ -449,6 +449,125 @@ def _ensure_newsletter(tenant_id: int) -> None:
         db.session.commit()
 
 
+SUPPORT_SETTINGS = {"inbound_address": "support@comptoir-france.example"}
+#: The office's FAQ and reply templates (its resellers inherit them), per language.
+SUPPORT_FAQ = (
+    ("fr_FR", "Quel toner pour mon imprimante ?",
+     "Le toner compatible est indiqué dans l'onglet « Caractéristiques » de chaque "
+     "imprimante. En cas de doute, posez-nous la question : nous répondons sous 48 heures "
+     "ouvrées.", "cartouche, encre, consommable, compatibilité"),
+    ("fr_FR", "Puis-je ajouter de la mémoire à mon ordinateur ?",
+     "La plupart de nos ordinateurs de bureau ont deux emplacements libres. Indiquez-nous "
+     "la référence de votre modèle et nous vous dirons quelle barrette choisir.",
+     "mémoire, RAM, évolution, extension"),
+    ("fr_FR", "Comment retourner un article ?",
+     "Depuis votre commande, choisissez « Retourner des articles » pendant le délai de "
+     "rétractation ; nous vous envoyons l'étiquette de retour.", "retour, échange, SAV"),
+    ("en", "Which toner fits my printer?",
+     "The matching toner is listed under each printer's specifications. If in doubt, ask "
+     "us: we answer within 48 business hours.", "cartridge, ink, supplies, compatibility"),
+)
+SUPPORT_TEMPLATES = (
+    ("Compatibilité", "fr_FR",
+     "Bonjour {{ customer.name }},\n\nMerci pour votre question sur {{ product.name }}. "
+     "Ce produit est compatible avec votre configuration ; nous vous conseillons aussi de "
+     "vérifier la version de votre pilote.\n\nBien cordialement,\n{{ agent.name }}, "
+     "{{ shop.name }}"),
+    ("Compatibility", "en",
+     "Hello {{ customer.name }},\n\nThank you for your question about {{ product.name }}. "
+     "It works with your set-up; please also check that your driver is up to date.\n\n"
+     "Kind regards,\n{{ agent.name }}, {{ shop.name }}"),
+)
+ACME_FAQ = ("fr_FR", "ACME installe-t-elle le matériel chez moi ?",
+            "Oui : nos techniciens installent et configurent votre matériel en Île-de-France, "
+            "sur rendez-vous.", "installation, technicien, rendez-vous")
+
+
+def _ensure_support(office_id: int, acme_id: int) -> None:
+    """The French office's help desk (inherited by ACME), its FAQ and reply templates, and
+    ACME's own FAQ entry, if the plugin is installed."""
+    from comptoir.core.plugins import plugin_host
+
+    if "support" not in plugin_host().names():
+        return
+    from plugins.support.models import FaqEntry, ReplyTemplate
+
+    office = db.session.get(Tenant, office_id)
+    if not any(p.plugin == "support" for p in office.plugins):
+        service.set_plugin_enabled(office, "support", True)
+        service.update_plugin_settings(office, "support", SUPPORT_SETTINGS)
+    db.session.commit()  # a tenant is switched only between transactions
+    with tenant_context(db.session, office_id, office_id):
+        if db.session.scalars(select(FaqEntry.id)).first() is None:
+            for position, (locale, question, answer, keywords) in enumerate(SUPPORT_FAQ):
+                db.session.add(FaqEntry(locale=locale, question=question, answer=answer,
+                                        keywords=keywords, position=position))
+            for name, locale, body in SUPPORT_TEMPLATES:
+                db.session.add(ReplyTemplate(name=name, locale=locale, body=body,
+                                             created_by="demo"))
+        db.session.commit()
+    with tenant_context(db.session, acme_id, office_id):
+        locale, question, answer, keywords = ACME_FAQ
+        if db.session.scalars(select(FaqEntry.id).where(
+                FaqEntry.tenant_id == acme_id)).first() is None:
+            db.session.add(FaqEntry(locale=locale, question=question, answer=answer,
+                                    keywords=keywords, position=10))
+        db.session.commit()
+
+
+#: The French office's promotions (its resellers inherit them): a welcome offer on a
+#: consumer's first order, free express delivery above 500 €, and the November newsletter's
+#: coupon batch.
+WELCOME_OFFER = "Bienvenue : 10 % sur votre première commande"
+NEWSLETTER_OFFER = ("Lettre de novembre : 20 € offerts dès 200 €", "Lettre de novembre",
+                    "NOV", 50)
+
+
+def _ensure_promotions(office_id: int) -> None:
+    """The office's promotions and a newsletter batch of 50 single-use codes, if the plugin
+    is installed."""
+    from comptoir.core.plugins import plugin_host
+
+    if "promotions" not in plugin_host().names():
+        return
+    from decimal import Decimal
+
+    from plugins.promotions import coupons
+    from plugins.promotions.models import (
+        B2C,
+        CODE,
+        FIXED,
+        FREE_SHIPPING,
+        PERCENT,
+        Batch,
+        Promotion,
+    )
+
+    office = db.session.get(Tenant, office_id)
+    if not any(p.plugin == "promotions" for p in office.plugins):
+        service.set_plugin_enabled(office, "promotions", True)
+    db.session.commit()  # a tenant is switched only between transactions
+    with tenant_context(db.session, office_id, office_id):
+        if db.session.scalars(select(Promotion.id)).first() is None:
+            # For consumers only: companies buy at their negotiated prices.
+            db.session.add(Promotion(
+                name=WELCOME_OFFER, kind=PERCENT, value=Decimal("10"), audience=B2C,
+                first_order_only=True, max_uses_per_customer=1, combinable=False,
+                created_by="demo"))
+            db.session.add(Promotion(
+                name="Livraison express offerte dès 500 €", kind=FREE_SHIPPING,
+                min_amount=Decimal("500"), created_by="demo"))
+            name, batch_name, prefix, size = NEWSLETTER_OFFER
+            newsletter = Promotion(name=name, kind=FIXED, value=Decimal("20"),
+                                   min_amount=Decimal("200"), trigger=CODE,
+                                   max_uses_per_customer=1, created_by="demo")
+            db.session.add(newsletter)
+            db.session.flush()
+            if db.session.scalars(select(Batch.id)).first() is None:
+                coupons.make_batch(newsletter, batch_name, size, prefix=prefix, actor="demo")
+        db.session.commit()
+
+
 def _ensure_tenant_admins(tenants: dict[str, int]) -> None:
     for slug, email, name in TENANT_ADMINS:
         with tenant_context(db.session, tenants[slug], _office_of(tenants[slug])):
@@ -471,6 +590,8 @@ def load_demo() -> Iterator[str]:
     _ensure_acme_customers(tenants["acme-informatique"])
     _ensure_acme_affiliates(tenants["acme-informatique"])
     _ensure_newsletter(tenants["fr"])
+    _ensure_support(tenants["fr"], tenants["acme-informatique"])
+    _ensure_promotions(tenants["fr"])
     _ensure_tenant_admins(tenants)
     yield "Demo ready. Storefronts (with `script/server`, on http://127.0.0.1:5000):"
     for slug, *_rest in OFFICES:
@@ -485,6 +606,11 @@ def load_demo() -> Iterator[str]:
     yield ("Newsletter: subscribe at the foot of /s/fr/; the confirmation is in the outbox "
            "(`comptoir mail outbox --last 1`); campaigns at /s/fr/staff/newsletters as the "
            "fr tenant admin below.")
+    yield ("Help desk: ask a question from any product page of /s/acme-informatique/ or "
+           "/s/fr/ (the FAQ is at /support/); answer it at /s/<slug>/staff/support as staff.")
+    yield ("Promotions: a first order on /s/fr/ or /s/acme-informatique/ gets 10 % off; the "
+           "November newsletter's 50 codes (NOV-...) are listed, with a CSV, at "
+           "/s/fr/staff/promotions; loyalty points and an invite link under /account/loyalty/.")
     yield "Card payments (localstripe): 4242 4242 4242 4242, or 4000 0025 0000 3155 (3-D Secure)."
     yield "Shop settings (languages, VAT, legal texts) at /s/<slug>/staff/settings, as:"
     for slug, email, _name in TENANT_ADMINS:
