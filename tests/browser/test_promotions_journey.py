@@ -74,11 +74,20 @@ def test_a_first_order_gets_the_welcome_offer_and_a_newsletter_code_works_once(
     page.locator("#promotion-codes button[type=submit]").last.click()
     expect(page.locator("#applied-codes")).to_contain_text(codes[0])
     check_out(page, BUYER)
-    summary = page.locator("aside.summary")
-    expect(summary).to_contain_text(NEWSLETTER_OFFER[0])
-    expect(summary).not_to_contain_text(WELCOME_OFFER)
+    # The summary was drawn before she typed her address: as a guest not known yet, the
+    # welcome offer may be on it. At booking her address is known, the discounts differ,
+    # and the checkout shows the new total to confirm rather than charge another one.
     page.get_by_role("button", name="Valider la commande").click()
-    expect(page.locator("table.lines")).to_contain_text(NEWSLETTER_OFFER[0])
+    placed = page.locator("table.lines")
+    asked_again = page.locator("p.flash-error[role=alert]")
+    expect(placed.or_(asked_again)).to_be_visible()
+    if asked_again.count():
+        summary = page.locator("aside.summary")
+        expect(summary).to_contain_text(NEWSLETTER_OFFER[0])
+        expect(summary).not_to_contain_text(WELCOME_OFFER)
+        page.get_by_role("button", name="Valider la commande").click()
+    expect(placed).to_contain_text(NEWSLETTER_OFFER[0])
+    expect(placed).not_to_contain_text(WELCOME_OFFER)
 
     # The same code again, from another browser: refused, the cart unchanged.
     page.context.clear_cookies()
