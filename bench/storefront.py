@@ -3,7 +3,9 @@
     .venv/bin/python -m bench.storefront [--products 10000] [--seconds 10] [--concurrency 8]
 
 A category page of 48 products on a tenant with ``--products`` products, served by gunicorn
-(2 workers), driven by an asyncio client. Goal: Comptoir at least 0.8 of the floor's req/s.
+(2 workers), driven by an asyncio client. Goal: Comptoir at least 0.8 of the floor's req/s,
+the floor being the same queries and template in a bare Flask app; the raw floor (one SQL
+query, a bare page) is reported beside it. See ``bench/bare_app.py``.
 """
 
 from __future__ import annotations
@@ -30,12 +32,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                   "COMPTOIR_CATALOGUE_PAGE_SIZE": "48", "COMPTOIR_LOG_LEVEL": "WARNING"}
         with gunicorn("bench.bare_app:create_app()", {**common, "BENCH_DATABASE_URL": url},
                       args.workers) as base:
-            floor = load("bare Flask + SQLAlchemy", f"{base}/c/bench", args.seconds,
-                         args.concurrency)
+            floor = load("floor: same queries, bare Flask", f"{base}/c/bench",
+                         args.seconds, args.concurrency)
+            raw = load("raw floor: one SQL query", f"{base}/c/bench-raw", args.seconds,
+                       args.concurrency)
         with gunicorn("comptoir:create_app()", common, args.workers) as base:
             comptoir = load("Comptoir", f"{base}/s/fr/c/bench", args.seconds, args.concurrency)
-    ratios = {"Comptoir / floor (req/s)": round(comptoir.rps / floor.rps, 3) if floor.rps else 0}
-    report("storefront", [floor, comptoir], ratios, {"products": args.products})
+    ratios = {
+        "Comptoir / floor (req/s)": round(comptoir.rps / floor.rps, 3) if floor.rps else 0,
+        "Comptoir / raw floor (req/s)": round(comptoir.rps / raw.rps, 3) if raw.rps else 0,
+    }
+    report("storefront", [floor, raw, comptoir], ratios, {"products": args.products})
     return ratios
 
 
