@@ -209,9 +209,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from comptoir.tax import display as tax_display
 
     login_manager.init_app(app)
+    from comptoir.accounts import login as account_login
+    from comptoir.accounts import throttle as login_throttle
+    from comptoir.accounts.views import bp as accounts_bp
+
+    account_login.init_app(app)  # cookie flags
+    login_throttle.init_app(app)  # Flask-Limiter
     app.register_blueprint(platform_views.bp)
     app.register_blueprint(storefront_views.bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(accounts_bp)
+    from comptoir.accounts.users import admin_bp as users_admin_bp
+    from comptoir.accounts.users import company_bp as company_users_bp
+
+    app.register_blueprint(users_admin_bp)
+    app.register_blueprint(company_users_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(receivables_bp)
@@ -223,7 +235,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(shop_settings_bp)
     app.register_blueprint(legal_views.bp)
     app.register_blueprint(legal_views.editor)
+    from comptoir.sso import views as sso_views  # company SSO (also declares its tables)
+
+    app.register_blueprint(sso_views.bp)
+    app.register_blueprint(sso_views.settings_bp)
     tax_display.init_app(app)
+    from comptoir import platform_admin
+
+    platform_admin.init_app(app)
+    from comptoir import api as rest_api  # REST API v1: OAuth2, resources, openapi.json
+
+    rest_api.init_app(app, csrf)
 
     @app.route("/")
     def index() -> str:
@@ -234,7 +256,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
         db.session.rollback()  # a failed flush must not break the error page too
-        if request.path.startswith("/api/") or request.path == "/healthz":
+        if request.path.startswith("/api/"):
+            from comptoir.api.errors import error_response
+
+            return error_response(exc)
+        if request.path == "/healthz":
             return {"error": exc.name, "status": exc.code}, exc.code
         return themes.render("errors/http.html", error=exc), exc.code
 

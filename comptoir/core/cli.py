@@ -109,21 +109,30 @@ def tenants_list(fmt: str) -> None:
 @click.option("--logo", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Logo file (SVG, PNG, JPEG or WebP).")
 @click.option("--private", is_flag=True, help="Leave it off the platform's home page.")
+@click.option("--plugin", "plugins", multiple=True, help="Plugin to enable (repeatable).")
+@click.option("--admin-email", help="Invite this first tenant admin (mails a link).")
+@click.option("--admin-name", help="The first tenant admin's name.")
 @with_appcontext
 def tenants_create(slug: str, **options: Any) -> None:
     """Create a tenant; its storefront is live at /s/SLUG/ at once."""
+    from comptoir.platform_admin.onboarding import Onboarding, OnboardingError, onboard
+
     logo_path: Path | None = options.pop("logo")
     private = options.pop("private")
+    plugins = {name: None for name in options.pop("plugins")}
+    admin = options.pop("admin_email"), options.pop("admin_name")
     spec = service.TenantSpec(slug=slug, public=not private, **options)
     if logo_path is not None:
         spec.logo = logo_path.read_bytes()
         spec.logo_type = LOGO_TYPES_BY_SUFFIX.get(logo_path.suffix.lower())
     try:
-        tenant = service.create_tenant(spec)
+        tenant = onboard(Onboarding(spec, plugins, *admin), invited_by="command line")
         db.session.commit()
-    except service.TenantError as exc:
+    except OnboardingError as exc:
         _fail(str(exc))
     click.echo(f"Created {tenant.kind} '{tenant.slug}': /s/{tenant.slug}/")
+    if admin[0]:
+        click.echo(f"Invited {admin[0].strip().lower()} as its tenant admin.")
 
 
 @click.group("plugins", help="See installed plugins and turn them on or off per tenant.")
@@ -440,6 +449,8 @@ def outbox_command(last: int, to: str) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from comptoir.accounts.cli import users_cli
+
     for command in (_db_group(), tenants_cli, plugins_cli, demo_command, pg_cli, stock_cli,
-                    jobs_cli, mail_cli):
+                    jobs_cli, mail_cli, users_cli):
         app.cli.add_command(command)

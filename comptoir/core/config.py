@@ -65,6 +65,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STRIPE_API_BASE", "", "Where the stripe plugin sends its API calls and loads "
             "Stripe.js from: empty for Stripe itself, or a localstripe server "
             "(`http://127.0.0.1:8420`) for tests and demos."),
+    Setting("RATELIMIT_STORAGE_URL", "", "Where login throttling counts failures "
+            "(Flask-Limiter storage): `redis://host:6379/1` to share counts between "
+            "processes. Empty: in the memory of each process."),
+    Setting("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes", "Failed logins allowed per "
+            "account (shop + e-mail) before it is throttled; at most 100 per hour."),
+    Setting("LOGIN_LIMIT_PER_IP", "50 per hour", "Failed logins allowed per client address, "
+            "across accounts and shops, before it is throttled."),
+    Setting("STAFF_IDLE_MINUTES", 30, "Staff and tenant admins are logged out after this "
+            "many minutes without a request.", int),
+    Setting("STAFF_SESSION_HOURS", 12, "Staff and tenant admins log in again after this "
+            "many hours, active or not.", int),
+    Setting("SECURE_COOKIES", "auto", "Send session cookies only over https: `auto` (when "
+            "`COMPTOIR_PUBLIC_URL` is https), `true` or `false`."),
 )
 
 PREFIX = "COMPTOIR_"

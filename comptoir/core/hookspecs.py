@@ -526,3 +526,24 @@ def comptoir_transactional_mail(tenant: Any, to: str, subject: str, body: str, l
     :return: ``True`` if this plugin took the message (sent, queued, or sent before under
         that key), ``None`` to let another plugin or the core send it.
     """
+
+
+# -------------------------------------------------------------------------------------------
+# Platform: what the platform admin's dashboard asks each tenant's plugins.
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def comptoir_platform_status(tenant: Any) -> list[dict[str, str]] | None:
+    """Report the health of this plugin's work for one tenant, for the platform dashboard.
+
+    Called by the platform admin's dashboard (``/platform/``) and an office's resellers page,
+    once per listed tenant, inside that tenant's scope (its data readable as in a request of
+    its shop, row-level security included). Keep it to a few cheap aggregate queries: a
+    page lists 50 tenants. The newsletters plugin reports its deliveries queued, sending and
+    failed over the last 24 hours and its last campaign's state.
+
+    :param tenant: the :class:`comptoir.toolkit.TenantInfo` being reported on.
+    :return: a list of ``{"label": str, "value": str, "level": "ok" | "warning" |
+        "error"}`` (label and value already translated), or ``None`` for nothing to say.
+    """

@@ -108,6 +108,10 @@ class PluginHost:
         self.optional: dict[str, _Shielded] = {}
         self.failures: Counter[str] = Counter()
         self.blueprint_owner: dict[str, str] = {}
+        #: Called as ``listener(plugin, hook, exc)`` after a shielded hook failed (the
+        #: platform records failures per tenant, see :mod:`comptoir.platform_admin.errors`);
+        #: a listener that raises is logged, never passed on to the request.
+        self.failure_listeners: list[Callable[[str, str, BaseException], None]] = []
         self._relays: dict[frozenset[str], HookRelay] = {}
 
     # -- loading ------------------------------------------------------------------------
@@ -122,8 +126,9 @@ class PluginHost:
                     # its claim (firstresult would stop at any answer but None).
                     return None
                 return result
-            except Exception:
+            except Exception as exc:
                 self.failures[plugin] += 1
+                self._tell_failure(plugin, hook, exc)
                 closed = hook in FAIL_CLOSED_HOOKS
                 log.exception(
                     "plugin %s failed in %s; %s",
@@ -140,6 +145,14 @@ class PluginHost:
                 return None
 
         return shielded
+
+    def _tell_failure(self, plugin: str, hook: str, exc: BaseException) -> None:
+        for listener in self.failure_listeners:
+            try:
+                listener(plugin, hook, exc)
+            except Exception:  # noqa: BLE001 - recording must never fail the request
+                log.warning("could not record the failure of plugin %s in %s", plugin, hook,
+                            exc_info=True)
 
     def register(self, name: str, plugin: object) -> None:
         """Register ``plugin`` as an optional, per-tenant plugin called ``name``."""

@@ -14,10 +14,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, login_required, login_user, logout_user
+from flask_login import LoginManager, login_required, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email
 
@@ -38,7 +37,10 @@ def load_user(user_id: str) -> User | None:
     tenant_part, _sep, user_part = user_id.partition(":")
     if tenant is None or tenant_part != str(tenant.id) or not user_part.isdigit():
         return None
-    return db.session.get(User, int(user_part))
+    from comptoir.accounts.login import checked_user
+
+    # Inactive users, changed passwords and timed-out staff sessions end here.
+    return checked_user(db.session.get(User, int(user_part)))
 
 
 class LoginForm(FlaskForm):
@@ -57,18 +59,30 @@ def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
+        from comptoir.accounts import throttle
+        from comptoir.accounts.login import log_in
+        from comptoir.accounts.passwords import verify_password
+
+        wait = throttle.retry_after(g.tenant.id, email)
+        if wait is not None:  # throttled: the password is not even checked
+            minutes = max(1, -(-wait // 60))
+            return render("accounts/throttled.html", minutes=minutes), 429, \
+                {"Retry-After": str(wait)}
         user = db.session.scalars(select(User).where(User.email == email)).first()
         if user is None:
             # Spend the same time as for a real account, so timing tells no e-mail apart.
-            check_password_hash(_unused_hash(), form.password.data)
+            verify_password(_unused_hash(), form.password.data)
         elif user.check_password(form.password.data):
-            login_user(user)
-            from comptoir.orders.service import merge_at_login
-
-            merge_at_login(user)
+            throttle.record_success(g.tenant.id, email)
+            if not user.active:  # said only to whoever knows the password
+                db.session.commit()
+                form.password.errors.append(_("This account is disabled."))
+                return render("auth/login.html", form=form), 403
+            log_in(user)
             db.session.commit()
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(_safe_next() or url_for("index"))
+        throttle.record_failure(g.tenant.id, email)
         form.password.errors.append(_("Unknown e-mail or wrong password."))
     return render("auth/login.html", form=form), 200 if request.method == "GET" else 400
 
@@ -100,4 +114,6 @@ def safe_next(target: str) -> str | None:
 
 @functools.cache
 def _unused_hash() -> str:
-    return generate_password_hash("no account has this password")
+    from comptoir.accounts.passwords import hash_password
+
+    return hash_password("no account has this password")

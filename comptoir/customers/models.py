@@ -6,19 +6,21 @@ two resellers, and neither reseller may learn of the other account.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
 from sqlalchemy import (
     CheckConstraint,
+    DateTime,
     ForeignKey,
     ForeignKeyConstraint,
     Numeric,
     String,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from comptoir.core.db import db
 from comptoir.core.scoping import TenantScoped
@@ -61,6 +63,10 @@ class User(UserMixin, TenantScoped, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(20), default="customer")
     company_id: Mapped[int | None] = mapped_column(index=True)
+    #: An inactive user cannot log in and their open sessions end (comptoir.accounts).
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    #: When the user followed a verification link (or accepted an invitation); None: not yet.
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     company: Mapped[Company | None] = relationship(
         back_populates="users",
@@ -69,10 +75,25 @@ class User(UserMixin, TenantScoped, db.Model):
     )
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        """Store an argon2id hash of ``password`` (the policy is the caller's business:
+        :func:`comptoir.accounts.passwords.check_policy`)."""
+        from comptoir.accounts.passwords import hash_password
+
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        """Whether ``password`` is this user's; an older kind of hash (werkzeug) that
+        matches is replaced by an argon2id one, which the caller's commit stores."""
+        from comptoir.accounts.passwords import verify_password
+
+        ok, new_hash = verify_password(self.password_hash, password)
+        if ok and new_hash is not None:
+            self.password_hash = new_hash
+        return ok
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive users are not logged in
+        return bool(self.active) if self.active is not None else True
 
     def get_id(self) -> str:
         # Bound to the tenant: a session cookie from one shop names no user in another.

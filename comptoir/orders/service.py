@@ -1332,10 +1332,13 @@ def register_after_order(order: Order, name: str, password: str) -> User:
         raise CheckoutError("account", "this order already belongs to an account")
     if db.session.scalars(select(User).where(User.email == order.email)).first():
         raise CheckoutError("email", "an account with this e-mail exists: log in instead")
-    if not 8 <= len(password) <= 128:
-        raise CheckoutError("password", "must be 8 to 128 characters")
     if not name.strip():
         raise CheckoutError("name", "is required")
+    from comptoir.accounts.passwords import password_problems
+
+    problems = password_problems(password, user_inputs=(order.email, name))
+    if problems:  # the account policy: length, common passwords, own e-mail or name
+        raise CheckoutError("password", " ".join(problems))
     user = User(email=order.email, name=name.strip()[:200], role="customer")
     user.set_password(password)
     db.session.add(user)

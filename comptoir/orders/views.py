@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from comptoir.core.db import db
@@ -266,7 +266,16 @@ def register(number: int) -> Any:
         db.session.rollback()
         flash(_("Account not created: %(problem)s.", problem=error.problem), "error")
         return redirect(url_for("orders.show", number=number), 303)
-    login_user(user)
+    from comptoir.accounts.invitations import send_verification
+    from comptoir.accounts.login import log_in
+    from comptoir.core.mail import MailError
+
+    log_in(user, method="register")  # a fresh session, as at any login
+    db.session.commit()
+    try:
+        send_verification(user)
+    except MailError:  # the account stands; the customer can ask for the link again
+        current_app.logger.warning("verification mail to %s failed", user.email)
     hooks(g.tenant).comptoir_customer_registered(tenant=g.tenant, user=user)
     flash(_("Your account is ready; this order is in your history."), "success")
     return redirect(url_for("orders.history"), 303)

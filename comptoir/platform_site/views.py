@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from comptoir.core.db import db
 from comptoir.core.themes import render
-from comptoir.tenants.models import Tenant
+from comptoir.tenants.models import SUSPENDED, Tenant
 
 bp = Blueprint("platform", __name__)
 
@@ -28,7 +28,8 @@ def storefront_url(tenant: Tenant) -> str:
 def home() -> str:
     """The platform's home; served at ``/`` by :func:`comptoir.create_app`'s ``index``."""
     tenants = db.session.scalars(
-        select(Tenant).where(Tenant.public.is_(True)).order_by(Tenant.kind, Tenant.name)
+        select(Tenant).where(Tenant.public.is_(True), Tenant.status != SUSPENDED)
+        .order_by(Tenant.kind, Tenant.name)
     ).all()
     offices = [t for t in tenants if t.parent_id is None]
     resellers = {o.id: [t for t in tenants if t.parent_id == o.id] for o in offices}

@@ -24,7 +24,15 @@ from sqlalchemy import event, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from comptoir.core.scoping import TenantSession
-from comptoir.tenants.models import RESELLER, PlatformState, Tenant, TenantDomain, TenantPlugin
+from comptoir.tenants.models import (
+    ACTIVE,
+    RESELLER,
+    SUSPENDED,
+    PlatformState,
+    Tenant,
+    TenantDomain,
+    TenantPlugin,
+)
 from comptoir.tenants.settings import effective as effective_settings
 
 DEFAULT_THEME = "default"
@@ -60,6 +68,13 @@ class TenantInfo:
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     #: Locales offered, the shop's own first; more than one shows a language switcher.
     languages: tuple[str, ...] = ()
+    #: ``active`` or ``suspended`` (its own, never its office's): carried here so that
+    #: resolution stays one cached look-up and a suspended shop answers 503 at once.
+    status: str = ACTIVE
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == SUSPENDED
 
     @property
     def is_reseller(self) -> bool:
@@ -134,6 +149,7 @@ def build_info(conn: Connection, row: Any) -> TenantInfo:
         domains=tuple(sorted(domains)),
         settings=shop_settings,
         languages=tuple(dict.fromkeys((locale, *shop_settings.get("languages", ())))),
+        status=getattr(row, "status", None) or ACTIVE,
     )
 
 

@@ -12,7 +12,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from comptoir.core.db import db
@@ -20,6 +28,12 @@ from comptoir.core.db import db
 OFFICE = "office"
 RESELLER = "reseller"
 KINDS = (OFFICE, RESELLER)
+
+#: A tenant's status: an active shop serves; a suspended one answers every request with a
+#: 503 "closed for the moment" page and keeps all its data (see docs/platform-admin.md).
+ACTIVE = "active"
+SUSPENDED = "suspended"
+STATUSES = (ACTIVE, SUSPENDED)
 
 
 def _now() -> datetime:
@@ -49,6 +63,11 @@ class Tenant(db.Model):
     #: office allows it.
     settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    status: Mapped[str] = mapped_column(String(20), default=ACTIVE, server_default=ACTIVE)
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Why the platform admin suspended it; for the platform's eyes only, never shown to
+    #: the shop's visitors.
+    suspension_reason: Mapped[str | None] = mapped_column(Text)
 
     parent: Mapped[Tenant | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Tenant]] = relationship(back_populates="parent")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, abort, current_app, g, request
+from werkzeug.exceptions import ServiceUnavailable
 
 from comptoir.core import scoping
 from comptoir.core.db import db
@@ -84,6 +85,19 @@ def resolve() -> TenantInfo | None:
 
 #: Endpoints about the deployment, not a shop: they answer even when tenants cannot be read.
 UNTENANTED_ENDPOINTS = frozenset({"platform.healthz"})
+#: What a suspended shop still serves: the theme's stylesheet, so its "closed" page is
+#: styled. Everything else, API included, is a 503.
+SUSPENDED_SERVES = frozenset({"theme_static"})
+
+
+class TenantSuspended(ServiceUnavailable):
+    """The shop exists but the platform suspended it: every route answers 503.
+
+    The reason the platform admin gave stays internal; visitors get a generic message
+    (the handler is in :mod:`comptoir.platform_admin`).
+    """
+
+    description = "This shop is closed for the moment."
 
 
 def _enter_tenant() -> None:
@@ -96,6 +110,8 @@ def _enter_tenant() -> None:
         scoping.deactivate(g.tenant_token)
         g.tenant = tenant
         g.tenant_token = scoping.activate(tenant.id, tenant.office_id)
+        if tenant.is_suspended and request.endpoint not in SUSPENDED_SERVES:
+            raise TenantSuspended()
 
 
 def _leave_tenant(exc: BaseException | None) -> None:

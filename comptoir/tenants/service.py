@@ -304,3 +304,91 @@ def update_shop_settings(tenant: Tenant, values: Mapping[str, Any], actor: str) 
 
 
 __all__ += ["update_shop_settings"]
+
+
+#: Longest suspension reason kept (an internal note, not a document).
+REASON_MAX = 1000
+_UNSET: Any = object()
+
+
+def update_tenant(tenant: Tenant, *, name: str | None = None,
+                  domains: Iterable[str] | None = None, theme: Any = _UNSET,
+                  primary_color: Any = _UNSET, accent_color: Any = _UNSET,
+                  logo: bytes | None = None, logo_type: str | None = None,
+                  remove_logo: bool = False) -> None:
+    """Change what the platform admin may change of an existing tenant, all checked first.
+
+    The same checks as :func:`create_tenant` (through :func:`_check_brand` and
+    :func:`_check_domains`), so a colour, theme or domain refused at creation is refused
+    here too. Arguments left out keep their value; ``theme``, ``primary_color`` and
+    ``accent_color`` given as ``None`` fall back to the office's. On refusal
+    :class:`TenantError` names the field and nothing is changed; the caller commits.
+    """
+    new_name = tenant.name if name is None else name.strip()
+    if not new_name:
+        raise TenantError("name", "must not be empty")
+    if len(new_name) > NAME_MAX:
+        raise TenantError("name", f"longer than {NAME_MAX} characters")
+    spec = TenantSpec(
+        slug=tenant.slug, name=new_name,
+        theme=tenant.theme if theme is _UNSET else (theme or None),
+        primary_color=tenant.primary_color if primary_color is _UNSET else (primary_color or None),
+        accent_color=tenant.accent_color if accent_color is _UNSET else (accent_color or None),
+        logo=logo, logo_type=logo_type,
+    )
+    _check_brand(spec)
+    checked_domains = None if domains is None else _check_domains(domains, tenant.id)
+
+    tenant.name = new_name
+    tenant.theme, tenant.primary_color = spec.theme, spec.primary_color
+    tenant.accent_color = spec.accent_color
+    if logo is not None:
+        tenant.logo, tenant.logo_type = logo, logo_type
+    elif remove_logo:
+        tenant.logo, tenant.logo_type = None, None
+    if checked_domains is not None:
+        kept = {d.domain: d for d in tenant.domains}
+        tenant.domains = [kept.get(d) or TenantDomain(domain=d) for d in checked_domains]
+
+
+def suspend_tenant(tenant: Tenant, reason: str, actor: str) -> None:
+    """Take ``tenant``'s storefront and API offline (503 everywhere); nothing is deleted.
+
+    ``reason`` is required and stays internal (the platform's pages show it, visitors see a
+    generic message). A suspended office's resellers stay up: they are shops of their own,
+    with their own customers and contracts. Every worker sees the change on its next request.
+    """
+    import logging
+    from datetime import UTC, datetime
+
+    from comptoir.tenants.models import SUSPENDED
+
+    cleaned = (reason or "").strip()
+    if not cleaned:
+        raise TenantError("reason", "say why the shop is suspended")
+    if len(cleaned) > REASON_MAX:
+        raise TenantError("reason", f"longer than {REASON_MAX} characters")
+    if tenant.status == SUSPENDED:
+        raise TenantError("status", f"'{tenant.slug}' is already suspended")
+    tenant.status = SUSPENDED
+    tenant.suspended_at = datetime.now(UTC)
+    tenant.suspension_reason = cleaned
+    logging.getLogger("comptoir.tenants").warning(
+        "tenant %s suspended by %s: %s", tenant.slug, actor, cleaned)
+
+
+def resume_tenant(tenant: Tenant, actor: str) -> None:
+    """Bring a suspended tenant back exactly as it was."""
+    import logging
+
+    from comptoir.tenants.models import ACTIVE
+
+    if tenant.status == ACTIVE:
+        raise TenantError("status", f"'{tenant.slug}' is not suspended")
+    tenant.status = ACTIVE
+    tenant.suspended_at = None
+    tenant.suspension_reason = None
+    logging.getLogger("comptoir.tenants").warning("tenant %s resumed by %s", tenant.slug, actor)
+
+
+__all__ += ["resume_tenant", "suspend_tenant", "update_tenant"]

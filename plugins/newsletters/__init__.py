@@ -15,6 +15,7 @@ leave at any moment through a link in every message.
 - :mod:`.triggers`: welcome, order and delivery mails, reminders, with a frequency cap;
 - :mod:`.bounces`: hard bounces and complaints suppress an address;
 - :mod:`.views` and :mod:`.staff_views`: the reader's pages and the staff's.
+- :mod:`.platform_status`: what the platform dashboard shows of the sending.
 """
 
 from __future__ import annotations
@@ -173,3 +174,10 @@ def comptoir_transactional_mail(tenant: Any, to: str, subject: str, body: str, l
 
     return triggers.transactional_mail(tenant, to, subject, body, locale, dedupe_key,
                                        reply_to, headers)
+
+
+@hookimpl
+def comptoir_platform_status(tenant: Any) -> list[dict[str, str]]:
+    from plugins.newsletters import platform_status
+
+    return platform_status.status_lines(tenant)

@@ -1,0 +1,58 @@
+"""``/settings/api-clients``: a tenant admin registers and revokes the shop's API clients.
+
+The secret is shown once, on the page answering the registration (not redirected, not kept
+in the session): it is stored only as a digest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+
+from comptoir.api import service
+from comptoir.core.db import db
+from comptoir.core.themes import render
+from comptoir.shop_settings.access import actor, admins_only
+
+bp = Blueprint("api_clients", __name__, url_prefix="/settings/api-clients")
+bp.before_request(admins_only)
+
+
+def _page(*, new: service.NewClient | None = None, error: str = "", name: str = "",
+          chosen: list[str] | None = None, status: int = 200) -> Any:
+    return render("api/clients.html", clients=service.list_clients(), scopes=service.SCOPES,
+                  new=new, error=error, name=name, chosen=chosen or []), status
+
+
+@bp.get("")
+def index() -> Any:
+    return _page()
+
+
+@bp.post("")
+def create() -> Any:
+    name = request.form.get("name", "")
+    chosen = request.form.getlist("scope")
+    try:
+        new = service.create_client(name, chosen, created_by=actor())
+    except service.ApiClientError as exc:
+        db.session.rollback()
+        return _page(error=str(exc), name=name, chosen=chosen, status=400)
+    db.session.commit()
+    return _page(new=new)
+
+
+@bp.post("/<client_id>/revoke")
+def revoke(client_id: str) -> Any:
+    try:
+        client = service.revoke_client(client_id)
+    except service.ApiClientError:
+        db.session.rollback()
+        from flask import abort
+
+        abort(404)
+    db.session.commit()
+    flash(_("API client %(name)s revoked, with its tokens.", name=client.name))
+    return redirect(url_for(".index"))
