@@ -202,6 +202,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from comptoir.orders.views import bp as orders_bp
     from comptoir.platform_site import views as platform_views
     from comptoir.quotes import views as quotes_views
+    from comptoir.shop_settings.plugins_views import bp as shop_plugins_bp
     from comptoir.shop_settings.views import bp as shop_settings_bp
     from comptoir.staff.receivables import bp as receivables_bp
     from comptoir.staff.views import bp as staff_bp
@@ -233,6 +234,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(quotes_views.staff_bp)
     app.register_blueprint(language_bp)
     app.register_blueprint(shop_settings_bp)
+    app.register_blueprint(shop_plugins_bp)
     app.register_blueprint(legal_views.bp)
     app.register_blueprint(legal_views.editor)
     from comptoir.sso import views as sso_views  # company SSO (also declares its tables)

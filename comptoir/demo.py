@@ -578,6 +578,21 @@ def _ensure_tenant_admins(tenants: dict[str, int]) -> None:
             db.session.commit()
 
 
+#: The demo's platform admin, who onboards and suspends tenants at /platform/.
+PLATFORM_ADMIN = ("admin@comptoir.example", "Camille Plateforme")
+
+
+def _ensure_platform_admin() -> None:
+    from comptoir.accounts.passwords import hash_password
+    from comptoir.platform_admin.models import PlatformAdmin
+
+    email, name = PLATFORM_ADMIN
+    if db.session.scalar(select(PlatformAdmin).where(PlatformAdmin.email == email)) is None:
+        db.session.add(PlatformAdmin(email=email, name=name,
+                                     password_hash=hash_password(DEMO_PASSWORD)))
+        db.session.commit()
+
+
 def load_demo() -> Iterator[str]:
     """Create what is missing and yield what a person needs to try the demo."""
     _ensure_tenants()
@@ -593,6 +608,7 @@ def load_demo() -> Iterator[str]:
     _ensure_support(tenants["fr"], tenants["acme-informatique"])
     _ensure_promotions(tenants["fr"])
     _ensure_tenant_admins(tenants)
+    _ensure_platform_admin()
     yield "Demo ready. Storefronts (with `script/server`, on http://127.0.0.1:5000):"
     for slug, *_rest in OFFICES:
         yield f"  /s/{slug}/"
@@ -612,6 +628,8 @@ def load_demo() -> Iterator[str]:
            "November newsletter's 50 codes (NOV-...) are listed, with a CSV, at "
            "/s/fr/staff/promotions; loyalty points and an invite link under /account/loyalty/.")
     yield "Card payments (localstripe): 4242 4242 4242 4242, or 4000 0025 0000 3155 (3-D Secure)."
+    yield (f"Platform admin (onboard, suspend, dashboard): /platform/login as "
+           f"{PLATFORM_ADMIN[0]}, password '{DEMO_PASSWORD}'.")
     yield "Shop settings (languages, VAT, legal texts) at /s/<slug>/staff/settings, as:"
     for slug, email, _name in TENANT_ADMINS:
         yield f"  {email:<42} tenant_admin of {slug}"

@@ -14,6 +14,7 @@ and none that is or contains the account's own e-mail or name. No composition ru
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Sequence
 from typing import Any
@@ -92,7 +93,22 @@ def verify_password(stored: str, password: str) -> tuple[bool, str | None]:
         except (ValueError, TypeError):
             return False, None
         return ok, (ph.hash(password) if ok else None)
+    # An unusable value (an invited or single-sign-on account) costs what a real check
+    # costs, so the time a login takes does not tell such accounts apart.
+    with contextlib.suppress(VerifyMismatchError, VerificationError, InvalidHashError):
+        ph.verify(_decoy(ph), password)
     return False, None
+
+
+_decoys: dict[int, str] = {}
+
+
+def _decoy(ph: PasswordHasher) -> str:
+    """A hash with ``ph``'s parameters that no password given at login matches."""
+    key = id(ph)
+    if key not in _decoys:
+        _decoys[key] = ph.hash("no account has this password")
+    return _decoys[key]
 
 
 @functools.lru_cache(maxsize=1)

@@ -31,6 +31,8 @@ EXTENSION = "comptoir.login_limiter"
 #: Most failures one account may have in any hour, whatever the setting says (issue #9).
 MAX_ACCOUNT_FAILURES_PER_HOUR = 100
 RESET_MAIL_LIMIT = "5 per hour"
+#: Single sign-on starts per client address: each one asks the company's provider.
+SSO_START_LIMIT = "20 per minute"
 
 
 def _most_per_hour(item: RateLimitItem) -> int:
@@ -51,7 +53,10 @@ def init_app(app: Flask) -> Limiter:
                 _most_per_hour(item) > MAX_ACCOUNT_FAILURES_PER_HOUR:
             raise ValueError(f"COMPTOIR_{name}: {app.config[name]!r} allows more than "
                              f"{MAX_ACCOUNT_FAILURES_PER_HOUR} failed logins per hour")
-    storage = app.config.get("RATELIMIT_STORAGE_URL") or "memory://"
+    # In memory, each gunicorn worker counts apart (and forgets at each restart): the
+    # documented limits then hold per process only, so Redis is used whenever one is known.
+    storage = (app.config.get("RATELIMIT_STORAGE_URL") or app.config.get("REDIS_URL")
+               or "memory://")
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage,
                       strategy="moving-window", key_prefix="comptoir", headers_enabled=False)
     app.extensions[EXTENSION] = limiter
@@ -108,3 +113,10 @@ def reset_mail_allowed(tenant_id: int, email: str) -> bool:
                                   _account_key(tenant_id, email))
 
 
+
+
+def sso_start_allowed() -> bool:
+    """Count one single sign-on start from this address; false past its share, so nobody
+    can make the shop hammer companies' providers or probe which domains use them."""
+    return _limiter().limiter.hit(parse(SSO_START_LIMIT), "sso-start",
+                                  get_remote_address() or "-")

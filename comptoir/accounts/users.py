@@ -32,6 +32,7 @@ from comptoir.shop_settings.access import admins_only
 
 PAGE_SIZE = 50
 
+USER_ID = "int(max=2147483647)"
 admin_bp = Blueprint("users_admin", __name__, url_prefix="/settings/users")
 admin_bp.before_request(admins_only)
 company_bp = Blueprint("company_users", __name__, url_prefix="/account/users")
@@ -78,7 +79,8 @@ def _list() -> Any:
     if search:
         query = query.where(User.email.contains(search, autoescape=True))
     page = request.args.get("page", "1")
-    page_number = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+    page_number = (int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100000
+                   else 1)
     users = db.session.scalars(query.limit(PAGE_SIZE + 1)
                                .offset((page_number - 1) * PAGE_SIZE)).all()
     companies = [] if scope is not None else \
@@ -106,7 +108,8 @@ def _invite() -> Any:
         return _refuse(_("Unknown role “%(role)s”.", role=role[:40]))
     company_raw = request.form.get("company", "").strip()
     company_id = scope if scope is not None else (
-        int(company_raw) if company_raw.isdigit() else None)
+        int(company_raw) if company_raw.isascii() and company_raw.isdigit()
+        and len(company_raw) < 10 else None)
     try:
         user = invite_user(email=request.form.get("email", ""),
                            name=request.form.get("name", ""), role=role,
@@ -171,6 +174,7 @@ def _resend(user_id: int) -> Any:
 for _bp in (admin_bp, company_bp):
     _bp.add_url_rule("", "index", _list)
     _bp.add_url_rule("/invite", "invite", _invite, methods=["POST"])
-    _bp.add_url_rule("/<int:user_id>/role", "role", _change_role, methods=["POST"])
-    _bp.add_url_rule("/<int:user_id>/active", "active", _set_active, methods=["POST"])
-    _bp.add_url_rule("/<int:user_id>/resend", "resend", _resend, methods=["POST"])
+    # Bounded ids: a larger number would overflow the database's integer (a 500).
+    _bp.add_url_rule(f"/<{USER_ID}:user_id>/role", "role", _change_role, methods=["POST"])
+    _bp.add_url_rule(f"/<{USER_ID}:user_id>/active", "active", _set_active, methods=["POST"])
+    _bp.add_url_rule(f"/<{USER_ID}:user_id>/resend", "resend", _resend, methods=["POST"])

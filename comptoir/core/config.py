@@ -67,7 +67,8 @@ SETTINGS: tuple[Setting, ...] = (
             "(`http://127.0.0.1:8420`) for tests and demos."),
     Setting("RATELIMIT_STORAGE_URL", "", "Where login throttling counts failures "
             "(Flask-Limiter storage): `redis://host:6379/1` to share counts between "
-            "processes. Empty: in the memory of each process."),
+            "processes. Empty: `COMPTOIR_REDIS_URL` if set, else the memory of each process "
+            "(counts then multiply with gunicorn's workers: set one of the two in production)."),
     Setting("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes", "Failed logins allowed per "
             "account (shop + e-mail) before it is throttled; at most 100 per hour."),
     Setting("LOGIN_LIMIT_PER_IP", "50 per hour", "Failed logins allowed per client address, "

@@ -104,7 +104,8 @@ def _listed() -> tuple[list[Tenant], int, dict[str, Any]]:
     query = request.args.get("q", "").strip()[:100]
     kind = request.args.get("kind", "")
     status = request.args.get("status", "")
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    # Bounded: a huge page number would overflow the database's OFFSET.
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)
     statement = select(Tenant)
     if query:
         pattern = f"%{query.lower()}%"

@@ -58,6 +58,12 @@ def start() -> Any:
     """Ask for the work e-mail, find the company's provider by domain, send the user there."""
     form = StartForm()
     if form.validate_on_submit():
+        from comptoir.accounts.throttle import sso_start_allowed
+
+        if not sso_start_allowed():
+            form.email.errors.append(_("Too many attempts from your address. Please wait a "
+                                       "minute and try again."))
+            return render("sso/start.html", form=form), 429
         email = form.email.data.strip().lower()
         sso = service.config_for_email(email)
         if sso is None:
@@ -155,7 +161,8 @@ def overview() -> Any:
     return render("sso/settings.html", rows=rows, companies=companies)
 
 
-@settings_bp.route("/<int:sso_id>/domains/<int:domain_id>/approve", methods=["POST"])
+@settings_bp.route("/<int(max=2147483647):sso_id>/domains/<int(max=2147483647):domain_id>"
+                   "/approve", methods=["POST"])
 def approve(sso_id: int, domain_id: int) -> Any:
     """Vouch that the company owns this domain; until then no log-in uses it."""
     sso = _config_or_404(sso_id)
@@ -168,7 +175,7 @@ def approve(sso_id: int, domain_id: int) -> Any:
     return redirect(url_for("sso_settings.overview"), 303)
 
 
-@settings_bp.route("/<int:sso_id>/enabled", methods=["POST"])
+@settings_bp.route("/<int(max=2147483647):sso_id>/enabled", methods=["POST"])
 def set_enabled(sso_id: int) -> Any:
     """Turn a company's single sign-on off (or back on) without touching its settings."""
     sso = _config_or_404(sso_id)

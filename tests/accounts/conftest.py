@@ -13,6 +13,9 @@ from comptoir.customers.models import User
 from tests.conftest import as_tenant
 
 PASSWORD = "correct horse battery"
+#: The shops' language (``make_tenant``'s default for an office): pages, mails and the CLI
+#: speak it, so tests compare them with its catalogue.
+LOCALE = "fr_FR"
 CHEAP = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 
@@ -39,6 +42,24 @@ def shops(app, make_tenant):
     add_user(app, a, "sam@a.example", role="staff", name="Sam Staff")
     add_user(app, b, "bob@b.example")
     return a, b
+
+
+def catalogue_text(app, locale, msgid, /, **params):
+    """``msgid`` in ``locale`` from the compiled catalogues, not HTML-escaped: what the CLI
+    prints, or a translated value passed into another message."""
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context(), force_locale(locale):
+        return gettext(msgid, **params)
+
+
+def translated_plural(app, locale, singular, plural, num, /, **params):
+    """Like ``tests.conftest.translated`` for an ``ngettext`` message counting ``num``."""
+    from flask_babel import force_locale, ngettext
+    from markupsafe import escape
+
+    with app.test_request_context(), force_locale(locale):
+        return str(escape(ngettext(singular, plural, num, **params)))
 
 
 def login(client, slug, email, password=PASSWORD):

@@ -6,7 +6,7 @@ import pytest
 from comptoir.accounts import clock, throttle
 from comptoir.core.db import db
 from comptoir.customers.models import User
-from tests.accounts.conftest import add_user, login
+from tests.accounts.conftest import LOCALE, add_user, login, translated_plural
 from tests.conftest import as_tenant, translated
 
 
@@ -18,8 +18,12 @@ def test_account_throttled_after_failures_and_password_not_checked(app, shops):
         answer = login(client, "shop-a", "ann@a.example")  # right password, still refused
         assert answer.status_code == 429
         check.assert_not_called()
-    assert int(answer.headers["Retry-After"]) > 0
-    assert "Too many failed logins" in answer.get_data(as_text=True)
+    wait = int(answer.headers["Retry-After"])
+    assert wait > 0
+    minutes = max(1, -(-wait // 60))
+    assert translated_plural(app, LOCALE, "Too many failed logins. Try again in %(num)d minute.",
+                             "Too many failed logins. Try again in %(num)d minutes.",
+                             minutes) in answer.get_data(as_text=True)
     # Another account of the same shop, and the same e-mail at another shop, are not locked.
     add_user(app, shops[0], "zoe@a.example")
     assert login(client, "shop-a", "zoe@a.example").status_code == 302
@@ -69,10 +73,11 @@ def test_account_limit_above_100_per_hour_is_refused(app_factory):
 def test_inactive_user_told_only_after_right_password(app, shops):
     add_user(app, shops[0], "gone@a.example", active=False)
     client = app.test_client()
+    disabled = translated(app, LOCALE, "This account is disabled.")
     wrong = login(client, "shop-a", "gone@a.example", "wrong one!")
-    assert wrong.status_code == 400 and "disabled" not in wrong.get_data(as_text=True)
+    assert wrong.status_code == 400 and disabled not in wrong.get_data(as_text=True)
     right = login(client, "shop-a", "gone@a.example")
-    assert right.status_code == 403 and "This account is disabled." in right.get_data(as_text=True)
+    assert right.status_code == 403 and disabled in right.get_data(as_text=True)
     assert client.get("/s/shop-a/account/addresses").status_code == 302  # not logged in
 
 
@@ -83,7 +88,7 @@ def test_deactivated_user_session_ends(app, shops):
         db.session.query(User).filter_by(email="ann@a.example").one().active = False
         db.session.commit()
     page = client.get("/s/shop-a/", follow_redirects=True).get_data(as_text=True)
-    assert "This account is disabled." in page
+    assert translated(app, LOCALE, "This account is disabled.") in page
 
 
 def _at(moment):
@@ -101,7 +106,8 @@ def test_staff_idle_timeout(app, shops):
         answer = client.get("/s/shop-a/staff/")
         assert answer.status_code == 302 and "/login" in answer.headers["Location"]
         page = client.get(answer.headers["Location"]).get_data(as_text=True)
-        assert "period of inactivity" in page
+        assert translated(app, LOCALE, "Your session expired after a period of inactivity. "
+                          "Please log in again.") in page
 
 
 def test_staff_absolute_lifetime(app, shops):
@@ -115,7 +121,9 @@ def test_staff_absolute_lifetime(app, shops):
     with _at(start + timedelta(hours=12, minutes=1)):
         answer = client.get("/s/shop-a/staff/")
         assert answer.status_code == 302
-        assert "maximum duration" in client.get(answer.headers["Location"]).get_data(as_text=True)
+        page = client.get(answer.headers["Location"]).get_data(as_text=True)
+        assert translated(app, LOCALE, "Your session reached its maximum duration. Please log "
+                          "in again.") in page
 
 
 def test_customers_have_no_staff_timeout(app, shops):

@@ -8,8 +8,8 @@ from comptoir.accounts.invitations import invite_user, send_verification
 from comptoir.core.db import db
 from comptoir.customers.models import User
 from comptoir.toolkit import find_tenant, shop_context
-from tests.accounts.conftest import PASSWORD, links, login
-from tests.conftest import as_tenant
+from tests.accounts.conftest import LOCALE, PASSWORD, catalogue_text, links, login
+from tests.conftest import as_tenant, translated
 
 NEW = "a brand new passphrase"
 
@@ -32,7 +32,9 @@ def test_reset_end_to_end_and_link_works_once(app, shops):
     path = _path(link)
     assert client.get(path).status_code == 200
     refused = client.post(path, data={"password": "password", "confirm": "password"})
-    assert refused.status_code == 400 and "most common" in refused.get_data(as_text=True)
+    assert refused.status_code == 400 and translated(
+        app, LOCALE, "This password is among the most common ones; choose another."
+    ) in refused.get_data(as_text=True)
     done = client.post(path, data={"password": NEW, "confirm": NEW})
     assert done.status_code == 302
     with as_tenant(app, shops[0]):
@@ -56,7 +58,8 @@ def test_same_answer_whether_account_exists(app, shops):
 
 def test_bad_email_on_forgot_form(app, shops):
     answer = _ask_reset(app, "shop-a", "not an address")
-    assert answer.status_code == 400 and "Enter the e-mail address" in answer.get_data(True)
+    assert answer.status_code == 400 and translated(
+        app, LOCALE, "Enter the e-mail address of your account.") in answer.get_data(True)
 
 
 def test_expired_tampered_and_other_tenant_tokens(app, shops):
@@ -68,12 +71,14 @@ def test_expired_tampered_and_other_tenant_tokens(app, shops):
     client = app.test_client()
     with mock.patch.object(clock, "now", lambda: start + timedelta(minutes=61)):
         answer = client.post(path, data={"password": NEW, "confirm": NEW})
-        assert answer.status_code == 400 and "expired" in answer.get_data(as_text=True)
+        assert answer.status_code == 400 and translated(
+            app, LOCALE, "This link has expired. Ask for a new one.") in answer.get_data(True)
     tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
     assert client.post(tampered, data={"password": NEW, "confirm": NEW}).status_code == 400
     other = path.replace("/s/shop-a/", "/s/shop-b/")
     answer = client.post(other, data={"password": NEW, "confirm": NEW})
-    assert answer.status_code == 400 and "not valid for this shop" in answer.get_data(True)
+    assert answer.status_code == 400 and translated(
+        app, LOCALE, "This link is not valid for this shop.") in answer.get_data(True)
     with as_tenant(app, shops[0]):
         assert db.session.query(User).filter_by(email="ann@a.example").one() \
             .check_password(PASSWORD)
@@ -139,7 +144,9 @@ def test_cli_users_create(app, shops):
     assert links(app, "boss@a.example")
     again = runner.invoke(args=["users", "create", "shop-a", "boss@a.example",
                                 "--role", "staff", "--name", "Bea"])
-    assert again.exit_code != 0 and "already exists" in again.output
+    assert again.exit_code != 0 and catalogue_text(
+        app, shops[0].locale, "An account with the e-mail %(email)s already exists in this "
+        "shop.", email="boss@a.example") in again.output
     unknown = runner.invoke(args=["users", "create", "nowhere", "x@y.example",
                                   "--role", "staff", "--name", "X"])
     assert unknown.exit_code != 0 and "no tenant" in unknown.output

@@ -2,8 +2,8 @@ import pytest
 
 from comptoir.core.db import db
 from comptoir.customers.models import Company, User
-from tests.accounts.conftest import add_user, links, login
-from tests.conftest import as_tenant
+from tests.accounts.conftest import LOCALE, add_user, catalogue_text, links, login
+from tests.conftest import as_tenant, translated
 
 
 @pytest.fixture
@@ -54,10 +54,14 @@ def test_tenant_admin_lists_searches_and_invites(app, world):
     assert links(app, "new@acme.example")
     bad = client.post("/s/shop-a/settings/users/invite", data={
         "email": "ann@a.example", "name": "Ann", "role": "staff"})
-    assert bad.status_code == 400 and "already exists" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and translated(
+        app, LOCALE, "An account with the e-mail %(email)s already exists in this shop.",
+        email="ann@a.example") in bad.get_data(as_text=True)
     bad = client.post("/s/shop-a/settings/users/invite", data={
         "email": "x@a.example", "name": "X", "role": "buyer"})
-    assert bad.status_code == 400 and "must belong to a company" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and translated(
+        app, LOCALE, "A %(role)s must belong to a company.",
+        role=catalogue_text(app, LOCALE, "Buyer")) in bad.get_data(as_text=True)
     with as_tenant(app, a):
         assert db.session.query(User).filter_by(email="x@a.example").count() == 0
 
@@ -153,4 +157,6 @@ def test_resend_invitation(app, world):
     assert len(links(app, "inv@a.example")) == 2
     ann = _id(app, a, "ann@a.example")
     refused = client.post(f"/s/shop-a/settings/users/{ann}/resend")
-    assert refused.status_code == 400 and "already chose a password" in refused.get_data(True)
+    assert refused.status_code == 400 and translated(
+        app, LOCALE, "%(email)s already chose a password.",
+        email="ann@a.example") in refused.get_data(True)
