@@ -29,7 +29,11 @@ def _suspended(exc: TenantSuspended) -> Any:
 
     db.session.rollback()
     if request.path.startswith("/api/"):
-        return {"error": exc.name, "status": exc.code}, exc.code, {"Retry-After": "3600"}
+        from comptoir.api.errors import error_body
+
+        # The API's one error shape, so an integrator's client needs no special case.
+        return (error_body(exc.code, "shop_suspended", exc.description), exc.code,
+                {"Retry-After": "3600"})
     return (render("platform_admin/closed.html", shop=g.get("tenant")), exc.code,
             {"Retry-After": "3600"})
 

@@ -44,8 +44,8 @@ def test_a_suspended_shop_answers_503_everywhere_and_resume_brings_it_back(
             answer = client.get("/s/acme" + path)
             assert answer.status_code == 503, path
             if path.startswith("/api/"):
-                assert answer.is_json and answer.get_json() == {
-                    "error": "Service Unavailable", "status": 503}
+                assert answer.is_json
+                assert answer.get_json()["error"]["code"] == "shop_suspended"
             else:
                 page = answer.get_data(as_text=True)
                 assert closed_text in page
@@ -90,8 +90,11 @@ def test_a_suspended_shop_on_its_own_domain_is_closed_too(app_factory, make_tena
     client = app.test_client()
     assert client.get("/", base_url="http://boutique.example.fr").status_code == 503
     assert client.get("/", base_url="http://fr.comptoir.test").status_code == 503
-    assert client.get("/api/v1/orders", base_url="http://fr.comptoir.test").get_json() == {
-        "error": "Service Unavailable", "status": 503}
+    api = client.get("/api/v1/orders", base_url="http://fr.comptoir.test")
+    assert api.headers["Retry-After"] == "3600"
+    assert api.get_json() == {"error": {
+        "code": "shop_suspended", "message": "This shop is closed for the moment.",
+        "status": 503, "details": {}}}
     # The closed page keeps its stylesheet.
     assert client.get("/theme/comptoir.css", base_url="http://fr.comptoir.test"
                       ).status_code == 200
