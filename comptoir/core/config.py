@@ -77,6 +77,10 @@ SETTINGS: tuple[Setting, ...] = (
             "many minutes without a request.", int),
     Setting("STAFF_SESSION_HOURS", 12, "Staff and tenant admins log in again after this "
             "many hours, active or not.", int),
+    Setting("SSO_PRIVATE_PROVIDERS", False, "Let companies' OpenID providers live on private, "
+            "loopback or link-local addresses (an intranet provider the shop's servers can "
+            "reach). Off: such a provider is refused, so a company admin cannot make the shop "
+            "fetch from its internal network.", bool),
     Setting("SECURE_COOKIES", "auto", "Send session cookies only over https: `auto` (when "
             "`COMPTOIR_PUBLIC_URL` is https), `true` or `false`."),
 )

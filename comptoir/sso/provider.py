@@ -13,11 +13,13 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
@@ -96,8 +98,41 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def address_problem(url: str) -> str | None:
+    """Why the shop must not fetch ``url``, once its host is resolved, or None.
+
+    A company admin types the issuer, and the provider's own discovery document names the
+    other endpoints, so without this check either could make the shop's servers fetch from
+    their own network (a cloud metadata service, an internal admin page): server-side request
+    forgery. Every address the name resolves to must be public, unless the deployment allows
+    private providers (``COMPTOIR_SSO_PRIVATE_PROVIDERS``) or it is the loopback test
+    provider. The check runs before every fetch; a name that changes its answer between the
+    check and the connection (DNS rebinding) remains a residual risk, documented in docs/sso.md.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if current_app.config.get("SSO_PRIVATE_PROVIDERS") or (
+        _loopback(host) and (current_app.testing or current_app.debug)
+    ):
+        return None
+    try:
+        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
+                                   type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return _("The name %(host)s cannot be resolved.", host=host)
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if not address.is_global or address.is_multicast:
+            return _("%(host)s is on a private or reserved network (%(address)s): the shop "
+                     "only talks to providers on the public internet.",
+                     host=host, address=str(address))
+    return None
+
+
 def _get_json(url: str, what: str, headers: dict[str, str] | None = None) -> Any:
-    problem = url_problem(url)
+    problem = url_problem(url) or address_problem(url)
     if problem:
         raise SSOError(problem)
     try:
@@ -107,7 +142,8 @@ def _get_json(url: str, what: str, headers: dict[str, str] | None = None) -> Any
                 raise SSOError(_("%(what)s at %(url)s answered HTTP %(status)s.",
                                  what=what, url=url, status=answer.status_code))
             body = answer.raw.read(MAX_DOCUMENT + 1, decode_content=True)
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+        # urllib3's own errors (a broken or badly compressed body) surface from raw.read().
         raise SSOError(_("%(what)s at %(url)s cannot be reached (%(reason)s).",
                          what=what, url=url, reason=type(exc).__name__)) from exc
     if len(body) > MAX_DOCUMENT:
@@ -132,7 +168,7 @@ def discover(issuer: str) -> dict[str, Any]:
         value = document.get(key)
         if not isinstance(value, str):
             raise SSOError(_("The discovery document has no %(name)s.", name=key))
-        problem = url_problem(value)
+        problem = url_problem(value) or address_problem(value)
         if problem:
             raise SSOError(problem)
     methods = document.get("code_challenge_methods_supported")
@@ -147,8 +183,11 @@ def _client(config: Any, redirect_uri: str) -> OAuth2Session:
     except secrets.SecretUnreadable as exc:
         raise SSOError(_("The client secret must be entered again by the company "
                          "administrator.")) from exc
-    return OAuth2Session(config.client_id, secret, scope=SCOPE, redirect_uri=redirect_uri,
-                         code_challenge_method="S256")
+    session = OAuth2Session(config.client_id, secret, scope=SCOPE, redirect_uri=redirect_uri,
+                            code_challenge_method="S256")
+    # The token endpoint was checked at discovery; a redirect must not lead elsewhere.
+    session.max_redirects = 0
+    return session
 
 
 def authorization_url(config: Any, *, redirect_uri: str, login_hint: str,

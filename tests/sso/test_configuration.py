@@ -217,3 +217,59 @@ def test_shop_console_isolation(app, shop, oidc_provider):
     assert row["enabled"] is True and row["domains"] == {"acme.example": False}
     with as_tenant(app, shop["acme"]):
         assert db.session.get(CompanySSO, sso_id).enabled
+
+
+def _resolving(monkeypatch, answers):
+    """Name resolution as a DNS server would answer, without the network."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in answers:
+            return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                     (a, port)) for a in answers[host]]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.mark.parametrize(("issuer", "host", "address"), [
+    ("https://10.1.2.3", "10.1.2.3", "10.1.2.3"),
+    ("https://169.254.169.254", "169.254.169.254", "169.254.169.254"),
+    ("https://idp.acme.example", "idp.acme.example", "192.168.0.10"),
+    ("https://v6.acme.example", "v6.acme.example", "fd00::1"),
+    ("https://mapped.acme.example", "mapped.acme.example", "10.9.9.9"),
+])
+def test_a_provider_on_a_private_network_is_refused_before_any_request(
+        app, shop, oidc_provider, monkeypatch, issuer, host, address):
+    """A company admin cannot make the shop fetch from the servers' own network (SSRF): a
+    private, link-local or reserved address, typed or behind a name, is refused by name."""
+    import requests
+
+    _resolving(monkeypatch, {"idp.acme.example": ["8.8.8.8", "192.168.0.10"],
+                             "v6.acme.example": ["fd00::1"],
+                             "mapped.acme.example": ["::ffff:10.9.9.9"]})
+    fetched = []
+    monkeypatch.setattr(requests, "get", lambda *a, **k: fetched.append(a) or 1 / 0)
+    boss = logged_in(app, "acme", "boss@acme.example")
+    answer = boss.post("/s/acme/account/sso", data={"issuer": issuer, "action": "discover"})
+    assert answer.status_code == 400
+    assert translated(app, LOCALE, "%(host)s is on a private or reserved network (%(address)s): "
+                      "the shop only talks to providers on the public internet.",
+                      host=host, address=address) in answer.get_data(as_text=True)
+    assert fetched == []
+    assert stored(app, shop["acme"], shop["company"]) is None
+
+
+def test_public_addresses_pass_and_a_deployment_may_allow_private_providers(app, monkeypatch):
+    from comptoir.sso.provider import address_problem
+
+    _resolving(monkeypatch, {"idp.acme.example": ["8.8.8.8", "2001:4860:4860::8888"],
+                             "intranet.acme.example": ["10.0.0.5"]})
+    with app.test_request_context():
+        assert address_problem("https://idp.acme.example/") is None
+        assert address_problem("https://intranet.acme.example/") is not None
+        assert address_problem("https://no-such-host.invalid/") is not None
+        app.config["SSO_PRIVATE_PROVIDERS"] = True
+        assert address_problem("https://intranet.acme.example/") is None
