@@ -274,4 +274,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         resolution.directory().on_change(app.extensions["comptoir.themes"].forget)
 
     jobs.init_app(app)  # last: plugins and blueprints have imported the modules declaring jobs
+    _behind_proxies(app)
     return app
+
+
+def _behind_proxies(app: Flask) -> None:
+    """Trust ``COMPTOIR_PROXIES`` reverse proxies for the client's address, scheme and host.
+
+    Without it, behind nginx every request comes from the proxy's address, so the per-address
+    login throttle would count all visitors together, and links would say ``http``. Werkzeug's
+    ProxyFix takes the right-most values the trusted proxies appended, never what a client
+    sent itself; it wraps the whole app (outermost) so every layer sees the real request.
+    """
+    proxies = int(app.config.get("PROXIES") or 0)
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies)

@@ -81,6 +81,10 @@ SETTINGS: tuple[Setting, ...] = (
             "loopback or link-local addresses (an intranet provider the shop's servers can "
             "reach). Off: such a provider is refused, so a company admin cannot make the shop "
             "fetch from its internal network.", bool),
+    Setting("PROXIES", 0, "How many reverse proxies (nginx, a load balancer) stand in front "
+            "of the app and set `X-Forwarded-For/-Proto/-Host/-Port`: their values are then "
+            "trusted, so login throttling counts real client addresses and links use the "
+            "public scheme and host. 0: no proxy, the headers are ignored.", int),
     Setting("SECURE_COOKIES", "auto", "Send session cookies only over https: `auto` (when "
             "`COMPTOIR_PUBLIC_URL` is https), `true` or `false`."),
 )

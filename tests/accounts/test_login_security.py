@@ -41,6 +41,34 @@ def test_ip_throttled_across_accounts(app, shops):
     assert login(other, "shop-a", "ann@a.example").status_code == 302
 
 
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_per_address_counts_behind_a_proxy(app_factory, make_tenant, proxies):
+    """Behind a proxy, clients are told apart by the address the proxy appended; without a
+    configured proxy, a forged X-Forwarded-For does not help an attacker dodge the limit."""
+    from tests.accounts.conftest import CHEAP
+
+    app = app_factory(PASSWORD_HASH_PARAMETERS=CHEAP, LOGIN_LIMIT_PER_ACCOUNT="3 per hour",
+                      LOGIN_LIMIT_PER_IP="6 per hour", PROXIES=proxies)
+    shop = make_tenant("shop-a", name="Shop A")
+    add_user(app, shop, "ann@a.example")
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+
+    def attempt(client_address, email, password="wrong one!"):
+        client = app.test_client()
+        client.environ_base.update(proxy)
+        return client.post("/s/shop-a/login", data={"email": email, "password": password},
+                           headers={"X-Forwarded-For": client_address})
+
+    for n in range(6):  # six failures, each "from" another address, on three accounts
+        assert attempt(f"198.51.100.{n}", f"nobody{n % 3}@a.example").status_code == 400
+    from tests.accounts.conftest import PASSWORD
+
+    fresh = attempt("203.0.113.9", "ann@a.example", PASSWORD)
+    # With a trusted proxy, the seventh client is new and logs in; without one every request
+    # is the proxy's, whose share is spent.
+    assert fresh.status_code == (302 if proxies else 429)
+
+
 def test_success_clears_the_account_count(app, shops):
     client = app.test_client()
     for _ in range(2):
