@@ -7,6 +7,7 @@ and prints the same logins.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +53,10 @@ FR, DE, GB, CH = (
     {"keyboard": "QWERTZ CH", "plug": "J"},
 )
 MARKETS = {"FR": FR, "DE": DE, "GB": GB, "CH": CH}
+
+
+#: The demo's people proved their addresses long ago (no "verify your e-mail" banner).
+DEMO_VERIFIED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def _country_variants(sku: str, countries: str) -> list[VariantSpec]:
@@ -319,6 +324,7 @@ def _ensure_acme_customers(tenant_id: int) -> None:
                 user = User(email=email, name=name, role=role,
                             company=company if role != "staff" else None)
                 user.set_password(DEMO_PASSWORD)
+                user.email_verified_at = DEMO_VERIFIED
                 db.session.add(user)
         db.session.flush()
         if not company.restricted:
@@ -343,6 +349,7 @@ def _ensure_acme_customers(tenant_id: int) -> None:
             db.session.add(benelux)
             user = User(email=email, name=person, role=role, company=benelux)
             user.set_password(DEMO_PASSWORD)
+            user.email_verified_at = DEMO_VERIFIED
             db.session.add(user)
             db.session.flush()
             customers.add_address(benelux, {
@@ -574,6 +581,7 @@ def _ensure_tenant_admins(tenants: dict[str, int]) -> None:
             if db.session.scalars(select(User).where(User.email == email)).first() is None:
                 user = User(email=email, name=name, role="tenant_admin")
                 user.set_password(DEMO_PASSWORD)
+                user.email_verified_at = DEMO_VERIFIED
                 db.session.add(user)
             db.session.commit()
 

@@ -113,6 +113,11 @@ def reset_mail_allowed(tenant_id: int, email: str) -> bool:
                                   _account_key(tenant_id, email))
 
 
+def verification_mail_allowed(tenant_id: int, email: str) -> bool:
+    """Count one verification e-mail asked again; false past its share (same as resets), so
+    a logged-in session cannot turn the shop into a mail cannon."""
+    return _limiter().limiter.hit(parse(RESET_MAIL_LIMIT), "verify-mail",
+                                  _account_key(tenant_id, email))
 
 
 def sso_start_allowed() -> bool:

@@ -113,8 +113,23 @@ def verify_email(token: str) -> Any:
 @bp.route("/email/verify", methods=["POST"])
 @login_required
 def resend_verification() -> Any:
-    """Send the verification link again to the logged-in user."""
-    if current_user.email_verified_at is None:
+    """Send the verification link again to the logged-in user (the banner's button), and
+    come back to the page it was pressed on."""
+    from comptoir.core.mail import MailError
+    from comptoir.customers.auth import safe_next
+
+    back = safe_next(request.form.get("next", "")) or url_for("index")
+    if current_user.email_verified_at is not None:
+        return redirect(back, 303)
+    if not throttle.verification_mail_allowed(g.tenant.id, current_user.email):
+        flash(_("We already sent several links this hour; please look in your mailbox "
+                "(and its spam folder) or try again later."), "error")
+        return redirect(back, 303)
+    try:
         send_verification(current_user)
-        flash(_("We sent a verification link to %(email)s.", email=current_user.email), "info")
-    return redirect(url_for("index"))
+    except MailError:
+        flash(_("The link could not be sent just now; please try again in a few minutes."),
+              "error")
+        return redirect(back, 303)
+    flash(_("We sent a verification link to %(email)s.", email=current_user.email), "info")
+    return redirect(back, 303)

@@ -135,6 +135,47 @@ def test_email_verification(app, shops):
             .email_verified_at is not None
 
 
+def test_unverified_banner_sends_the_link_again_and_goes_away(app, shops):
+    """A logged-in customer whose address is not verified sees why on every page of the
+    shop, can ask for the link again (throttled), and the banner goes once it is followed."""
+    a, _b = shops
+    banner = translated(app, LOCALE, "Please confirm your e-mail address %(email)s with the "
+                        "link we sent you.", email="ann@a.example")
+    client = app.test_client()
+    assert login(client, "shop-a", "ann@a.example").status_code == 302
+    assert banner in client.get("/s/shop-a/cart").get_data(as_text=True)
+    # Bob, of the other shop, logged in there, sees his own banner and nothing of Ann.
+    bob = app.test_client()
+    login(bob, "shop-b", "bob@b.example")
+    page_b = bob.get("/s/shop-b/cart").get_data(as_text=True)
+    assert "ann@a.example" not in page_b and "bob@b.example" in page_b
+
+    sent = client.post("/s/shop-a/email/verify", data={"next": "/s/shop-a/cart"})
+    assert sent.status_code == 303 and sent.headers["Location"].endswith("/s/shop-a/cart")
+    (link,) = links(app, "ann@a.example")
+    assert links(app, "bob@b.example") == []
+    # An address of another site is not followed back.
+    away = client.post("/s/shop-a/email/verify", data={"next": "https://evil.example/"})
+    assert "evil.example" not in away.headers["Location"]
+    for _ in range(5):
+        client.post("/s/shop-a/email/verify", data={"next": "/s/shop-a/cart"})
+    assert len(links(app, "ann@a.example")) == 5  # RESET_MAIL_LIMIT: 5 per hour
+    refused = client.get("/s/shop-a/cart").get_data(as_text=True)
+    assert translated(app, LOCALE, "We already sent several links this hour; please look in "
+                      "your mailbox (and its spam folder) or try again later.") in refused
+
+    assert client.get(_path(link)).status_code == 302
+    assert banner not in client.get("/s/shop-a/cart").get_data(as_text=True)
+    with as_tenant(app, a):
+        assert db.session.query(User).filter_by(email="ann@a.example").one() \
+            .email_verified_at is not None
+    # Anonymous visitors get no banner and cannot ask for links.
+    anonymous = app.test_client()
+    assert "verify-banner" not in anonymous.get("/s/shop-a/cart").get_data(as_text=True)
+    assert anonymous.post("/s/shop-a/email/verify").status_code == 302  # to the login page
+    assert len(links(app, "ann@a.example")) == 5
+
+
 def test_cli_users_create(app, shops):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["users", "create", "shop-a", "Boss@A.example",
