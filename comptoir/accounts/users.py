@@ -28,7 +28,7 @@ from comptoir.core.db import db
 from comptoir.core.mail import MailError
 from comptoir.core.themes import render
 from comptoir.customers.models import ROLES, Company, User
-from comptoir.shop_settings.access import admins_only
+from comptoir.shop_settings.access import admins_only, login_next
 
 PAGE_SIZE = 50
 
@@ -43,7 +43,7 @@ def _company_admins_only() -> Any:
     if g.get("tenant") is None:
         abort(404)
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login", next=login_next()))
     if current_user.role != "company_admin" or current_user.company_id is None:
         abort(403)
     return None

@@ -14,7 +14,7 @@ from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from flask_wtf import CSRFProtect
 
-from comptoir.api import oauth, resources
+from comptoir.api import oauth, plugin_resources, resources
 from comptoir.api.errors import ErrorSchema, api_abort
 from comptoir.api.service import SCOPES
 
@@ -67,6 +67,9 @@ def openapi_json() -> Any:
     spec["servers"] = [{"url": root, "description": g.tenant.name}]
     flows = spec["components"]["securitySchemes"]["oauth2"]["flows"]
     flows["clientCredentials"]["tokenUrl"] = root + "/api/v1/oauth/token"
+    flows["authorizationCode"]["authorizationUrl"] = root + "/api/v1/oauth/authorize"
+    flows["authorizationCode"]["tokenUrl"] = root + "/api/v1/oauth/token"
+    flows["authorizationCode"]["refreshUrl"] = root + "/api/v1/oauth/token"
     return jsonify(spec)
 
 
@@ -81,16 +84,23 @@ def init_app(app: Flask, csrf: CSRFProtect) -> None:
     oauth.init_app(app)
     api = ComptoirApi(app, spec_kwargs={"info": {"description": (
         "Read a shop's catalogue, stock, customers, companies, orders, quotes and returns. "
-        "Authenticate with OAuth 2.0 client credentials; each token is bound to the shop "
-        "that issued it.")}})
+        "Authenticate with OAuth 2.0 client credentials, or with an authorization code "
+        "(PKCE, S256) a shop admin granted; each token is bound to the shop that issued it.")}})
     api.spec.components.security_scheme("oauth2", {
         "type": "oauth2",
         "flows": {"clientCredentials": {"tokenUrl": "/api/v1/oauth/token",
+                                        "scopes": dict(SCOPES)},
+                  # A tenant admin consents; PKCE (S256) is required (docs/api.md).
+                  "authorizationCode": {"authorizationUrl": "/api/v1/oauth/authorize",
+                                        "tokenUrl": "/api/v1/oauth/token",
+                                        "refreshUrl": "/api/v1/oauth/token",
                                         "scopes": dict(SCOPES)}},
     })
     api.register_field(resources.s.Money, "string", "decimal")
     for blueprint in resources.BLUEPRINTS:
         api.register_blueprint(blueprint)
+    # Plugins' resources and scopes (comptoir_api_resources), after the core's.
+    plugin_resources.register(app, api, app.extensions["comptoir.plugins"])
     app.extensions["comptoir.api"] = api
     app.register_blueprint(oauth.bp)
     csrf.exempt(oauth.bp)

@@ -43,21 +43,36 @@ def clients_cli() -> None:
 @click.argument("tenant")
 @click.argument("name")
 @click.option("--scope", "scopes", multiple=True, required=True,
-              type=click.Choice(sorted(api_service.SCOPES)), help="Repeatable.")
+              help="Repeatable: " + ", ".join(api_service.SCOPES)
+              + ", or a scope of a plugin the tenant enabled.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, metavar="URI",
+              help="Repeatable. Lets the client use the authorization-code flow (PKCE); "
+                   "https, or http://localhost / http://127.0.0.1; matched exactly.")
+@click.option("--public", is_flag=True,
+              help="A public client (desktop tool, single-page app): no secret, "
+                   "authorization code with PKCE only; needs --redirect-uri.")
 @with_appcontext
-def clients_create(tenant: str, name: str, scopes: tuple[str, ...]) -> None:
+def clients_create(tenant: str, name: str, scopes: tuple[str, ...],
+                   redirect_uris: tuple[str, ...], public: bool) -> None:
     """Register a client; its secret is printed once, and never again."""
     tenant_id, office_id = _tenant(tenant)
     with tenant_context(db.session, tenant_id, office_id):
         try:
-            new = api_service.create_client(name, scopes, created_by="cli")
+            new = api_service.create_client(name, scopes, created_by="cli",
+                                            redirect_uris=redirect_uris, public=public)
         except api_service.ApiClientError as exc:
             _fail(str(exc))
         db.session.commit()
         click.echo(f"client_id:     {new.client.client_id}")
-        click.echo(f"client_secret: {new.secret}")
+        if new.secret:
+            click.echo(f"client_secret: {new.secret}")
         click.echo("scopes:        " + new.client.scopes)
-        click.echo("Keep the secret now: it is stored hashed and cannot be shown again.")
+        for uri in new.client.redirect_uri_list:
+            click.echo(f"redirect_uri:  {uri}")
+        if new.secret:
+            click.echo("Keep the secret now: it is stored hashed and cannot be shown again.")
+        else:
+            click.echo("Public client: no secret; it authenticates with its client_id and PKCE.")
 
 
 @clients_cli.command("list")
@@ -69,7 +84,10 @@ def clients_list(tenant: str) -> None:
     with tenant_context(db.session, tenant_id, office_id):
         for client in api_service.list_clients():
             state = "revoked" if client.revoked_at else "active"
-            click.echo(f"{client.client_id}  {state:<7}  {client.name}  [{client.scopes}]")
+            kind = "public" if client.public else "confidential"
+            uris = " ".join(client.redirect_uri_list)
+            click.echo(f"{client.client_id}  {state:<7}  {kind:<12}  {client.name}  "
+                       f"[{client.scopes}]" + (f"  -> {uris}" if uris else ""))
 
 
 @clients_cli.command("revoke")

@@ -3,11 +3,18 @@
 Every query goes through the scoped session, so a route can only ever see the current
 tenant's rows (and, for the catalogue and stock, its office's, as its shop does); an id of
 another tenant is simply not found (404). Each route declares its scope with
-:func:`comptoir.api.oauth.requires`; ``tests/api/test_probe.py`` fails if a route does not.
+:func:`documented`; the probe in ``tests/api/test_resources.py`` fails if a route does not.
+
+The helpers (:class:`Blueprint`, :func:`blueprint`, :func:`documented`, :func:`page`,
+:func:`one`, :func:`updated_since`, :class:`ApiResources`) are public: plugins build their
+own resources with them, through ``comptoir.toolkit.api`` (:mod:`comptoir.api.kit`), and
+return them from ``comptoir_api_resources`` (:mod:`comptoir.api.plugin_resources`).
 """
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,8 +27,9 @@ from sqlalchemy.orm import selectinload
 from webargs.flaskparser import FlaskParser
 
 from comptoir.api import schemas as s
-from comptoir.api.errors import api_abort
-from comptoir.api.oauth import requires
+from comptoir.api.errors import ErrorSchema, api_abort
+from comptoir.api.oauth import authenticate, requires
+from comptoir.api.service import SCOPES
 from comptoir.catalog.models import HiddenProduct, Product, Variant
 from comptoir.core.db import db
 from comptoir.customers.models import Company, User
@@ -42,31 +50,86 @@ class StrictParser(FlaskParser):
 
 
 class Blueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint with the API's strict query parser (unknown parameter: 400).
+
+    ``plugin_resource`` is true for the blueprints a plugin serves through
+    ``comptoir_api_resources``: their routes also document the 404 a shop answers when it
+    has not enabled the plugin.
+    """
+
     ARGUMENTS_PARSER = StrictParser(unknown=RAISE)
+    plugin_resource = False
 
 
-def _blueprint(name: str, description: str) -> Blueprint:
-    return Blueprint(f"{PREFIX}{name}", __name__, url_prefix=f"/api/v1/{name}",
-                     description=description)
+@dataclass(frozen=True)
+class ApiResources:
+    """What a plugin's ``comptoir_api_resources`` hook returns: its resources and scopes.
+
+    ``scopes`` maps each scope the plugin's routes require (``approvals:read``) to an English
+    description, shown in the OpenAPI document and, translated with the plugin's own
+    catalogue, on the shop's API clients page. A scope may be granted to a client only in a
+    shop that enabled the plugin.
+    """
+
+    blueprints: tuple[Blueprint, ...] | list[Blueprint]
+    scopes: dict[str, str] = field(default_factory=dict)
 
 
-def _documented(blp: Blueprint, scope: str, *, detail: bool = False) -> Any:
-    """Security and error responses every route shares, and the scope check itself."""
+def blueprint(name: str, description: str, *, plugin: bool = False) -> Blueprint:
+    """A resource's blueprint, served at ``/api/v1/<name>`` and tagged ``name`` in the
+    OpenAPI document; ``plugin=True`` for a plugin's (see :class:`Blueprint`)."""
+    blp = Blueprint(f"{PREFIX}{name}", __name__, url_prefix=f"/api/v1/{name}",
+                    description=description)
+    blp.plugin_resource = plugin
+    return blp
+
+
+def _scoped(scope: str) -> Any:
+    """The scope check: the core's scopes are checked when declared; a plugin's once the
+    app knows every plugin's scopes (:func:`comptoir.api.register_plugin_resources`)."""
+    if scope in SCOPES:
+        return requires(scope)
 
     def decorate(view: Any) -> Any:
-        view = requires(scope)(view)
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            authenticate(scope)
+            return view(*args, **kwargs)
+
+        wrapper._api_scope = scope  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def documented(blp: Blueprint, scope: str, *, detail: bool = False) -> Any:
+    """Security and error responses every route shares, and the scope check itself.
+
+    Decorate each view with it first (outermost), then ``etag``, ``arguments`` and
+    ``response``, as the core's resources below do.
+    """
+
+    def decorate(view: Any) -> Any:
+        view = _scoped(scope)(view)
         view = blp.doc(security=[{"oauth2": [scope]}])(view)
         view = blp.alt_response(400, response="BAD_REQUEST")(view)
         view = blp.alt_response(401, response="UNAUTHORIZED")(view)
         view = blp.alt_response(403, response="FORBIDDEN")(view)
-        if detail:
+        if blp.plugin_resource:
+            why = ("No such item in this shop, or this shop has not enabled the plugin "
+                   "serving it." if detail else
+                   "This shop has not enabled the plugin serving this resource.")
+            view = blp.alt_response(404, schema=ErrorSchema, description=why)(view)
+        elif detail:
             view = blp.alt_response(404, response="NOT_FOUND")(view)
         return view
 
     return decorate
 
 
-def _since(args: dict[str, Any]) -> datetime | None:
+def updated_since(args: dict[str, Any]) -> datetime | None:
+    """The ``updated_since`` parameter as an aware UTC date-time (naive means UTC), or
+    ``None``; a date-time out of range is a 400 naming the parameter."""
     since = args.get("updated_since")
     if since is None:
         return None
@@ -77,7 +140,7 @@ def _since(args: dict[str, Any]) -> datetime | None:
                   {"updated_since": ["Out of range."]})
 
 
-def _page(statement: Select, model: Any, args: dict[str, Any]) -> dict[str, Any]:
+def page(statement: Select, model: Any, args: dict[str, Any]) -> dict[str, Any]:
     """One page ordered by id, and the link to the next one (keyset: stable while syncing)."""
     limit = args["limit"]
     if args.get("cursor") is not None:
@@ -91,7 +154,8 @@ def _page(statement: Select, model: Any, args: dict[str, Any]) -> dict[str, Any]
     return {"data": rows, "next": following}
 
 
-def _one(statement: Select, item_id: int) -> Any:
+def one(statement: Select, item_id: int) -> Any:
+    """The one row ``statement`` finds, else a 404 (another tenant's id is simply absent)."""
     found = db.session.scalars(statement).unique().first()
     if found is None:
         abort(404, f"No such item: {item_id}.")
@@ -100,7 +164,7 @@ def _one(statement: Select, item_id: int) -> Any:
 
 # --- catalogue ----------------------------------------------------------------------------
 
-products = _blueprint("products", "Products with their variants and public prices.")
+products = blueprint("products", "Products with their variants and public prices.")
 
 
 def _products() -> Select:
@@ -112,29 +176,29 @@ def _products() -> Select:
 
 @products.route("")
 class Products(MethodView):
-    @_documented(products, "catalog:read")
+    @documented(products, "catalog:read")
     @products.etag
     @products.arguments(s.ListArgs, location="query")
     @products.response(200, s.page_of(s.ProductSchema, "ProductPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List products (the office's catalogue and the shop's own)."""
-        return _page(_products(), Product, args)
+        return page(_products(), Product, args)
 
 
 @products.route(f"/{ID}")
 class ProductDetail(MethodView):
-    @_documented(products, "catalog:read", detail=True)
+    @documented(products, "catalog:read", detail=True)
     @products.etag
     @products.arguments(s.NoArgs, location="query")
     @products.response(200, s.ProductSchema)
     def get(self, args: dict[str, Any], item_id: int) -> Product:
         """One product."""
-        return _one(_products().where(Product.id == item_id), item_id)
+        return one(_products().where(Product.id == item_id), item_id)
 
 
 # --- stock --------------------------------------------------------------------------------
 
-stock = _blueprint("stock", "Stock levels per location (kept by the country office).")
+stock = blueprint("stock", "Stock levels per location (kept by the country office).")
 
 
 def _levels() -> Select:
@@ -152,83 +216,83 @@ def _with_sku(levels: list[StockLevel]) -> list[StockLevel]:
 
 @stock.route("")
 class StockLevels(MethodView):
-    @_documented(stock, "stock:read")
+    @documented(stock, "stock:read")
     @stock.etag
     @stock.arguments(s.ListArgs, location="query")
     @stock.response(200, s.page_of(s.StockLevelSchema, "StockLevelPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List stock levels."""
-        found = _page(_levels(), StockLevel, args)
+        found = page(_levels(), StockLevel, args)
         _with_sku(found["data"])
         return found
 
 
 @stock.route(f"/{ID}")
 class StockLevelDetail(MethodView):
-    @_documented(stock, "stock:read", detail=True)
+    @documented(stock, "stock:read", detail=True)
     @stock.etag
     @stock.arguments(s.NoArgs, location="query")
     @stock.response(200, s.StockLevelSchema)
     def get(self, args: dict[str, Any], item_id: int) -> StockLevel:
         """One stock level."""
-        return _with_sku([_one(_levels().where(StockLevel.id == item_id), item_id)])[0]
+        return _with_sku([one(_levels().where(StockLevel.id == item_id), item_id)])[0]
 
 
 # --- customers and companies --------------------------------------------------------------
 
-customers = _blueprint("customers", "The shop's user accounts (never their passwords).")
+customers = blueprint("customers", "The shop's user accounts (never their passwords).")
 
 
 @customers.route("")
 class Customers(MethodView):
-    @_documented(customers, "customers:read")
+    @documented(customers, "customers:read")
     @customers.etag
     @customers.arguments(s.ListArgs, location="query")
     @customers.response(200, s.page_of(s.CustomerSchema, "CustomerPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List user accounts."""
-        return _page(select(User), User, args)
+        return page(select(User), User, args)
 
 
 @customers.route(f"/{ID}")
 class CustomerDetail(MethodView):
-    @_documented(customers, "customers:read", detail=True)
+    @documented(customers, "customers:read", detail=True)
     @customers.etag
     @customers.arguments(s.NoArgs, location="query")
     @customers.response(200, s.CustomerSchema)
     def get(self, args: dict[str, Any], item_id: int) -> User:
         """One user account."""
-        return _one(select(User).where(User.id == item_id), item_id)
+        return one(select(User).where(User.id == item_id), item_id)
 
 
-companies = _blueprint("companies", "Business customers.")
+companies = blueprint("companies", "Business customers.")
 
 
 @companies.route("")
 class Companies(MethodView):
-    @_documented(companies, "companies:read")
+    @documented(companies, "companies:read")
     @companies.etag
     @companies.arguments(s.ListArgs, location="query")
     @companies.response(200, s.page_of(s.CompanySchema, "CompanyPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List companies."""
-        return _page(select(Company), Company, args)
+        return page(select(Company), Company, args)
 
 
 @companies.route(f"/{ID}")
 class CompanyDetail(MethodView):
-    @_documented(companies, "companies:read", detail=True)
+    @documented(companies, "companies:read", detail=True)
     @companies.etag
     @companies.arguments(s.NoArgs, location="query")
     @companies.response(200, s.CompanySchema)
     def get(self, args: dict[str, Any], item_id: int) -> Company:
         """One company."""
-        return _one(select(Company).where(Company.id == item_id), item_id)
+        return one(select(Company).where(Company.id == item_id), item_id)
 
 
 # --- orders, quotes, returns --------------------------------------------------------------
 
-orders = _blueprint("orders", "Orders with their lines, totals, discounts and status.")
+orders = blueprint("orders", "Orders with their lines, totals, discounts and status.")
 
 
 def _orders() -> Select:
@@ -237,7 +301,7 @@ def _orders() -> Select:
 
 @orders.route("")
 class Orders(MethodView):
-    @_documented(orders, "orders:read")
+    @documented(orders, "orders:read")
     @orders.etag
     @orders.arguments(s.OrderListArgs, location="query")
     @orders.response(200, s.page_of(s.OrderSchema, "OrderPage"))
@@ -246,26 +310,26 @@ class Orders(MethodView):
         statement = _orders()
         if args.get("status"):
             statement = statement.where(Order.status == args["status"])
-        since = _since(args)
+        since = updated_since(args)
         if since is not None:
             statement = statement.where(or_(
                 Order.created_at >= since,
                 exists().where(OrderEvent.order_id == Order.id, OrderEvent.at >= since)))
-        return _page(statement, Order, args)
+        return page(statement, Order, args)
 
 
 @orders.route(f"/{ID}")
 class OrderDetail(MethodView):
-    @_documented(orders, "orders:read", detail=True)
+    @documented(orders, "orders:read", detail=True)
     @orders.etag
     @orders.arguments(s.NoArgs, location="query")
     @orders.response(200, s.OrderSchema)
     def get(self, args: dict[str, Any], item_id: int) -> Order:
         """One order."""
-        return _one(_orders().where(Order.id == item_id), item_id)
+        return one(_orders().where(Order.id == item_id), item_id)
 
 
-quotes = _blueprint("quotes", "Quotes (offers to companies), current version's lines.")
+quotes = blueprint("quotes", "Quotes (offers to companies), current version's lines.")
 
 
 def _quotes() -> Select:
@@ -274,7 +338,7 @@ def _quotes() -> Select:
 
 @quotes.route("")
 class Quotes(MethodView):
-    @_documented(quotes, "quotes:read")
+    @documented(quotes, "quotes:read")
     @quotes.etag
     @quotes.arguments(s.QuoteListArgs, location="query")
     @quotes.response(200, s.page_of(s.QuoteSchema, "QuotePage"))
@@ -283,26 +347,26 @@ class Quotes(MethodView):
         statement = _quotes()
         if args.get("status"):
             statement = statement.where(Quote.status == args["status"])
-        since = _since(args)
+        since = updated_since(args)
         if since is not None:
             statement = statement.where(or_(
                 Quote.created_at >= since,
                 exists().where(QuoteEvent.quote_id == Quote.id, QuoteEvent.at >= since)))
-        return _page(statement, Quote, args)
+        return page(statement, Quote, args)
 
 
 @quotes.route(f"/{ID}")
 class QuoteDetail(MethodView):
-    @_documented(quotes, "quotes:read", detail=True)
+    @documented(quotes, "quotes:read", detail=True)
     @quotes.etag
     @quotes.arguments(s.NoArgs, location="query")
     @quotes.response(200, s.QuoteSchema)
     def get(self, args: dict[str, Any], item_id: int) -> Quote:
         """One quote."""
-        return _one(_quotes().where(Quote.id == item_id), item_id)
+        return one(_quotes().where(Quote.id == item_id), item_id)
 
 
-returns = _blueprint("returns", "Return requests (withdrawals) and the lines sent back.")
+returns = blueprint("returns", "Return requests (withdrawals) and the lines sent back.")
 
 
 def _returns() -> Select:
@@ -311,7 +375,7 @@ def _returns() -> Select:
 
 @returns.route("")
 class Returns(MethodView):
-    @_documented(returns, "returns:read")
+    @documented(returns, "returns:read")
     @returns.etag
     @returns.arguments(s.ReturnListArgs, location="query")
     @returns.response(200, s.page_of(s.ReturnSchema, "ReturnPage"))
@@ -320,21 +384,21 @@ class Returns(MethodView):
         statement = _returns()
         if args.get("status"):
             statement = statement.where(ReturnRequest.status == args["status"])
-        since = _since(args)
+        since = updated_since(args)
         if since is not None:
             statement = statement.where(ReturnRequest.created_at >= since)
-        return _page(statement, ReturnRequest, args)
+        return page(statement, ReturnRequest, args)
 
 
 @returns.route(f"/{ID}")
 class ReturnDetail(MethodView):
-    @_documented(returns, "returns:read", detail=True)
+    @documented(returns, "returns:read", detail=True)
     @returns.etag
     @returns.arguments(s.NoArgs, location="query")
     @returns.response(200, s.ReturnSchema)
     def get(self, args: dict[str, Any], item_id: int) -> ReturnRequest:
         """One return request."""
-        return _one(_returns().where(ReturnRequest.id == item_id), item_id)
+        return one(_returns().where(ReturnRequest.id == item_id), item_id)
 
 
 BLUEPRINTS = (products, stock, customers, companies, orders, quotes, returns)

@@ -73,6 +73,25 @@ def comptoir_migrations_dir() -> str | None:
     """
 
 
+@hookspec
+def comptoir_api_resources() -> Any:
+    """Return this plugin's resources in the REST API (``/api/v1/``) and the scopes they need.
+
+    Called once, while the app is built, after the core's resources are registered. Build
+    each resource's blueprint with ``comptoir.toolkit.api``: ``api.blueprint(name,
+    description, plugin=True)`` serves it at ``/api/v1/<name>``, ``api.documented`` declares
+    a route's scope and its error responses, ``api.page``/``api.one`` answer lists (keyset
+    pagination) and details, as the core's resources do. The blueprints are registered and
+    documented in the OpenAPI document of every shop; a shop that did not enable the plugin
+    answers their routes with a 404 (``not_found``). The scopes join the core's: a shop may
+    grant them to its API clients while it enables the plugin. Start-up fails if a route
+    requires a scope the plugin did not declare, or a scope is declared twice.
+
+    :return: a :class:`comptoir.toolkit.api.ApiResources` (``blueprints``, and ``scopes``:
+        scope name to English description), or ``None``.
+    """
+
+
 # -------------------------------------------------------------------------------------------
 # Pages: called while a storefront page renders, only for the tenant's enabled plugins.
 # -------------------------------------------------------------------------------------------

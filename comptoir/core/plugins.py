@@ -35,7 +35,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 #: Hooks called while the app is built; their failures stop start-up instead of being skipped.
 STARTUP_HOOKS = frozenset(
-    {"comptoir_blueprints", "comptoir_settings_schema", "comptoir_migrations_dir"}
+    {"comptoir_blueprints", "comptoir_settings_schema", "comptoir_migrations_dir",
+     "comptoir_api_resources"}
 )
 #: Hooks whose failure must stop what they guard rather than let it through: a plugin that
 #: raises answers with this refusal instead of ``None`` (an order whose discounts could not

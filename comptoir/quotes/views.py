@@ -20,6 +20,7 @@ from comptoir.core.themes import render
 from comptoir.customers.models import Company, User
 from comptoir.quotes import documents, service
 from comptoir.quotes.models import Quote
+from comptoir.shop_settings.access import login_next
 
 bp = Blueprint("quotes", __name__, url_prefix="/quotes")
 staff_bp = Blueprint("staff_quotes", __name__, url_prefix="/staff/quotes")
@@ -190,7 +191,7 @@ def by_link(token: str) -> Any:
 @staff_bp.before_request
 def _staff_only() -> Any:
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login", next=login_next()))
     if current_user.role not in STAFF_ROLES:
         abort(403)
     return None

@@ -21,6 +21,7 @@ from comptoir.core.themes import render
 from comptoir.customers.models import Company
 from comptoir.orders import service
 from comptoir.orders.models import STATUSES, Order, ReturnRequest
+from comptoir.shop_settings.access import login_next
 from comptoir.stock import service as stock
 from comptoir.stock.models import StockLevel, StockLocation
 
@@ -35,7 +36,7 @@ def _staff_only() -> Any:
     if g.get("tenant") is None:
         abort(404)
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login", next=login_next()))
     if current_user.role not in STAFF_ROLES:
         abort(403)
     return None

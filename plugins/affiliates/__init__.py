@@ -53,6 +53,13 @@ def comptoir_migrations_dir() -> str:
 
 
 @hookimpl
+def comptoir_api_resources() -> Any:
+    from plugins.affiliates.api import RESOURCES
+
+    return RESOURCES
+
+
+@hookimpl
 def comptoir_blueprints() -> list[Any]:
     from plugins.affiliates.payouts import payout_command
     from plugins.affiliates.views import bp, links

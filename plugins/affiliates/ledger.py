@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from comptoir.toolkit import (
     Order,
@@ -24,6 +25,7 @@ from comptoir.toolkit import (
     category_of,
     db,
     hooks,
+    orders_with_open_return,
     return_deadline,
     shop_today,
 )
@@ -128,8 +130,13 @@ def reverse(tenant: TenantInfo, order: Order, returned: dict[int, int]) -> list[
 # -- what an affiliate's entries are worth ------------------------------------------------
 
 
-def order_settled(tenant: TenantInfo, order: Order, today: date) -> bool:
-    """Whether the order can no longer come back: its entries may be paid out."""
+def order_settled(tenant: TenantInfo, order: Order, today: date,
+                  returning: set[int] | None = None) -> bool:
+    """Whether the order can no longer come back: its entries may be paid out.
+
+    ``returning`` (the ids of orders with a return under way, as
+    :func:`comptoir.toolkit.orders_with_open_return` gives them for many orders at once)
+    spares a query per order when a whole page is read."""
     if order.status in ("cancelled", "returned"):
         return True
     if order.status != "delivered":
@@ -137,6 +144,8 @@ def order_settled(tenant: TenantInfo, order: Order, today: date) -> bool:
     deadline = return_deadline(tenant, order)
     if deadline is None or today <= deadline:
         return False
+    if returning is not None:
+        return order.id not in returning
     from comptoir.toolkit import open_return
 
     return open_return(order) is None
@@ -162,9 +171,13 @@ def statuses(tenant: TenantInfo, entries: list[Entry]) -> dict[int, str]:
         .join(Payout, Payout.id == PayoutEntry.payout_id)
         .where(PayoutEntry.entry_id.in_(ids))).all()) if ids else {}
     today = shop_today(tenant)
+    # A bounded number of queries whatever the number of orders (the API lists 100 entries
+    # a page): the orders with their events (the delivery date), then their open returns.
     orders = {o.id: o for o in db.session.scalars(select(Order).where(
-        Order.id.in_({e.order_id for e in entries})))} if entries else {}
-    settled = {oid: order_settled(tenant, o, today) for oid, o in orders.items()}
+        Order.id.in_({e.order_id for e in entries})).options(selectinload(Order.events)))
+    } if entries else {}
+    returning = orders_with_open_return(orders)
+    settled = {oid: order_settled(tenant, o, today, returning) for oid, o in orders.items()}
     # A reversal whose commission was already in a payout is netted against the next one;
     # otherwise it waits with its commission, so the two cancel out while pending.
     reversed_lines = {e.order_line_id for e in entries if e.kind == REVERSAL}

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from comptoir.toolkit import (
     Order,
     db,
+    login_next,
     plugin_translations,
     render_translated,
     shop_today,
@@ -60,7 +61,7 @@ def _is_staff() -> bool:
 @bp.before_request
 def _signed_in() -> Any:
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login", next=login_next()))
     return None
 
 

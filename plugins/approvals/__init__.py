@@ -44,6 +44,13 @@ def comptoir_migrations_dir() -> str:
 
 
 @hookimpl
+def comptoir_api_resources() -> Any:
+    from plugins.approvals.api import RESOURCES
+
+    return RESOURCES
+
+
+@hookimpl
 def comptoir_blueprints() -> list[Any]:
     from plugins.approvals.reminders import remind_command
     from plugins.approvals.views import bp

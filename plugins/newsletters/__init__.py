@@ -120,6 +120,13 @@ def comptoir_migrations_dir() -> str:
 
 
 @hookimpl
+def comptoir_api_resources() -> Any:
+    from plugins.newsletters.api import RESOURCES
+
+    return RESOURCES
+
+
+@hookimpl
 def comptoir_blueprints() -> list[Any]:
     # Importing these modules also declares their jobs (sending batches, triggers, bounces).
     from plugins.newsletters import bounces, campaigns, triggers  # noqa: F401

@@ -35,7 +35,14 @@ from flask_babel import format_datetime
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from comptoir.toolkit import TenantInfo, as_tenant, db, plugin_translations, render_translated
+from comptoir.toolkit import (
+    TenantInfo,
+    as_tenant,
+    db,
+    login_next,
+    plugin_translations,
+    render_translated,
+)
 from plugins.newsletters import campaigns, mailing, segments
 from plugins.newsletters.models import (
     CANCELLED,
@@ -70,7 +77,7 @@ def _is_staff() -> bool:
 @bp.before_request
 def _staff_only() -> Any:
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login", next=login_next()))
     if not _is_staff():
         abort(403)
     return None

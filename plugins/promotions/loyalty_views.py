@@ -16,7 +16,7 @@ from flask_babel import format_date, format_number
 from flask_login import current_user
 from sqlalchemy import select
 
-from comptoir.toolkit import Order, db, money, render_translated, shop_today
+from comptoir.toolkit import Order, db, login_next, money, render_translated, shop_today
 from plugins.promotions import loyalty, sponsorship
 from plugins.promotions.loyalty_models import (
     ADJUST,
@@ -47,7 +47,7 @@ def _customer_only() -> Any:
     if g.get("tenant") is None or not loyalty.enabled(g.tenant):
         abort(404)
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login", next=login_next()))
     return None
 
 

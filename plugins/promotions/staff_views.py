@@ -32,6 +32,7 @@ from comptoir.toolkit import (
     TenantInfo,
     current_tenant,
     db,
+    login_next,
     plugin_translations,
     render_translated,
     tenant_by_id,
@@ -95,7 +96,7 @@ def _staff_only() -> Any:
     if current_tenant() is None:
         abort(404)
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login", next=login_next()))
     if not _is_staff():
         abort(403)
     return None

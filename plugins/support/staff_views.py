@@ -52,6 +52,7 @@ from comptoir.toolkit import (
     customer_callbacks,
     customer_returns,
     db,
+    login_next,
     plugin_settings,
     plugin_translations,
     render_translated,
@@ -105,7 +106,7 @@ def _staff_only() -> Any:
     if current_tenant() is None:  # the platform's own pages have no help desk
         abort(404)
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login", next=login_next()))
     if not _is_staff():
         abort(403)
     return None

@@ -2,7 +2,14 @@ import pytest
 
 from comptoir.core.db import db
 from comptoir.customers.models import Company, User
-from tests.accounts.conftest import LOCALE, add_user, catalogue_text, links, login
+from tests.accounts.conftest import (
+    LOCALE,
+    PASSWORD,
+    add_user,
+    catalogue_text,
+    links,
+    login,
+)
 from tests.conftest import as_tenant, translated
 
 
@@ -160,3 +167,22 @@ def test_resend_invitation(app, world):
     assert refused.status_code == 400 and translated(
         app, LOCALE, "%(email)s already chose a password.",
         email="ann@a.example") in refused.get_data(True)
+
+
+def test_admins_who_log_in_land_on_the_users_page_they_asked_for(app, world):
+    """The login's ``next`` keeps the ``/s/<slug>`` prefix (safe_next refused it before, and
+    the admin landed on the home page): for the shop's admin and for a company admin."""
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    for email, wanted in (("boss@a.example", "/s/shop-a/settings/users?q=acme"),
+                          ("ca@acme.example", "/s/shop-a/account/users")):
+        client = app.test_client()
+        visitor = client.get(wanted)
+        assert visitor.status_code == 302
+        location = urlsplit(visitor.headers["Location"])
+        assert location.path == "/s/shop-a/login"
+        assert parse_qs(location.query)["next"] == [wanted]
+        logged = client.post(f"/s/shop-a/login?{urlencode({'next': wanted})}",
+                             data={"email": email, "password": PASSWORD})
+        assert logged.status_code == 302 and logged.headers["Location"].endswith(wanted)
+        assert client.get(wanted).status_code == 200

@@ -16,6 +16,7 @@ from comptoir.customers.models import Company, User
 from comptoir.orders.models import Order, OrderEvent, OrderLine, ReturnLine, ReturnRequest
 from comptoir.quotes.models import Quote, QuoteLine
 from comptoir.stock.models import StockLevel, StockLocation
+from tests.api.plugin_data import API_PLUGINS, seed_plugins
 from tests.conftest import as_tenant
 
 ALL_SCOPES = list(service.SCOPES)
@@ -83,8 +84,11 @@ def seed(app, tenant, tag: str) -> dict[str, int]:
         return ids
 
 
-def make_client(app, tenant, scopes=ALL_SCOPES, name="ERP"):
+def make_client(app, tenant, scopes=None, name="ERP"):
+    """A client of ``tenant``; by default with every scope it may grant (its plugins')."""
     with as_tenant(app, tenant):
+        if scopes is None:
+            scopes = list(service.grantable_scopes(service.enabled_plugins()))
         new = service.create_client(name, scopes, created_by="test")
         db.session.commit()
         return SimpleNamespace(client_id=new.client.client_id, secret=new.secret)
@@ -111,9 +115,12 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture
 def shops(app, make_tenant):
-    fr = make_tenant("fr", name="Comptoir France")
-    gb = make_tenant("gb", name="Comptoir UK", country="GB", locale="en_GB", currency="GBP")
+    fr = make_tenant("fr", name="Comptoir France", plugins=API_PLUGINS)
+    gb = make_tenant("gb", name="Comptoir UK", country="GB", locale="en_GB", currency="GBP",
+                     plugins=API_PLUGINS)
     data = SimpleNamespace(fr=fr, gb=gb, ids={"fr": seed(app, fr, "fr"), "gb": seed(app, gb, "gb")})
+    for slug, shop in (("fr", fr), ("gb", gb)):  # the plugins' resources (tests/api/plugin_data)
+        data.ids[slug].update(seed_plugins(app, shop, slug, data.ids[slug]))
     data.creds = {"fr": make_client(app, fr), "gb": make_client(app, gb)}
     return data
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlencode, urlsplit
+
 import pytest
 
 from comptoir.core.db import db
 from comptoir.tenants import resolution, service
 from tests.conftest import translated
-from tests.shop_settings.conftest import logged_in
+from tests.shop_settings.conftest import PASSWORD, logged_in
 
 URL = "/s/{}/staff/settings"
 
@@ -28,6 +30,25 @@ def _info(app, slug):
 def _shop_form(**values):
     return {"section": "shop", "locale": "fr_FR", "currency": "EUR",
             "timezone": "Europe/Paris", "languages": "", "prices": "auto", **values}
+
+
+def test_an_admin_who_logs_in_lands_on_the_settings_page_asked_for(app, offices):
+    """In ``/s/<slug>/`` mode the login's ``next`` names the page with its ``/s/<slug>``
+    prefix; without it ``safe_next`` refused it and the admin landed on the home page."""
+    for slug, wanted in (("fr", "/s/fr/staff/settings/legal"),
+                         ("acme", "/s/acme/staff/settings?section=shop")):
+        http = app.test_client()
+        visitor = http.get(wanted)
+        assert visitor.status_code == 302
+        location = urlsplit(visitor.headers["Location"])
+        assert location.path == f"/s/{slug}/login"
+        back = parse_qs(location.query)["next"][0]
+        assert back == wanted
+        logged = http.post(f"/s/{slug}/login?{urlencode({'next': back})}",
+                           data={"email": f"admin@{slug}.example", "password": PASSWORD})
+        assert logged.status_code == 302
+        assert logged.headers["Location"].endswith(wanted)
+        assert http.get(wanted).status_code == 200
 
 
 def test_a_visitor_is_sent_to_the_login_page(client, offices):
