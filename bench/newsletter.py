@@ -10,8 +10,12 @@ Both send to the same local SMTP server, an aiosmtpd process that accepts and di
   reader, jobs of ``--batch`` messages (run in this process, as a worker would), each
   message rendered for its reader (placeholders, language, footer, unsubscribe links and
   headers) and its outcome recorded;
-- **raw floor**: the same messages, rendered beforehand, sent by a bare ``smtplib`` loop over
-  one connection: what the SMTP exchange alone costs.
+- **raw floor**: the same messages, rendered and flattened to bytes beforehand, sent by a
+  bare ``smtplib`` loop over one connection (``sendmail``, the bytes as they are): what the
+  SMTP exchange alone costs. The plugin hands smtplib bytes too (``FlatMessage``), so a
+  floor sending ``EmailMessage`` objects (``send_message``, which flattens each message
+  again) would charge the floor a cost the plugin no longer pays; that older floor is still
+  measured and shown, for comparison with earlier results, but the ratio uses the bytes.
 
 The ratio is the floor's time over Comptoir's (goal: at least 0.8). The floor runs before
 and after Comptoir and the faster run counts, so a disturbance of the machine does not
@@ -98,7 +102,8 @@ def _setup(folder: Path, messages: int, smtp_url: str):  # noqa: ANN202  (bench 
 
 
 def _prepared(app, tenant_id: int, campaign_id: int) -> list:  # noqa: ANN001
-    """The floor's messages: the campaign's messages as Comptoir renders them."""
+    """The floor's messages: the campaign's messages as Comptoir renders them
+    (:class:`comptoir.core.mail.FlatMessage`: the bytes, and the envelope)."""
     from comptoir.toolkit import shop_context, tenant_by_id
     from plugins.newsletters import mailing
     from plugins.newsletters.models import CampaignTranslation, Subscriber
@@ -114,15 +119,28 @@ def _prepared(app, tenant_id: int, campaign_id: int) -> list:  # noqa: ANN001
                 CampaignTranslation.campaign_id == campaign_id)).one()
             readers = db.session.scalars(select(Subscriber).order_by(Subscriber.id)).all()
             content = mailing.Content(text.subject, text.body)
-            return [mailing.compose(tenant, mailing.Reader(
+            return [mailing.compose_flat(tenant, mailing.Reader(
                 email=r.email, locale=r.locale, tenant=tenant, name=r.name,
                 subscriber_id=r.id), content, kind="marketing") for r in readers]
 
 
 def _raw_loop(port: int, messages: list) -> float:
+    """The floor: each message's bytes, as they are, over one connection."""
+    envelopes = [(m.sender, m.recipients, m.data) for m in messages]
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as client:
-        for message in messages:
+        for sender, recipients, data in envelopes:
+            client.sendmail(sender, recipients, data)
+    return time.perf_counter() - started
+
+
+def _send_message_loop(port: int, messages: list) -> float:
+    """The floor before the plugin sent bytes: ``EmailMessage`` objects built beforehand,
+    each flattened by ``send_message`` (shown for comparison with earlier results)."""
+    built = [m.as_message() for m in messages]
+    started = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        for message in built:
             client.send_message(message)
     return time.perf_counter() - started
 
@@ -156,14 +174,18 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 Path(folder), args.messages, f"smtp://127.0.0.1:{port}")
             prepared = _prepared(app, tenant_id, floor_id)
             floor = [_raw_loop(port, prepared)]
+            objects = [_send_message_loop(port, prepared)]
             comptoir_seconds, progress = _comptoir(app, tenant_id, campaign_id)
             floor.append(_raw_loop(port, prepared))
+            objects.append(_send_message_loop(port, prepared))
     finally:
         sink.terminate()
         sink.wait(timeout=10)
     best_floor = min(floor)
-    rows = {"Comptoir campaign": comptoir_seconds, "raw smtplib loop (floor)": best_floor}
-    ratios = {"Comptoir / raw (messages/s)": round(best_floor / comptoir_seconds, 3)}
+    rows = {"Comptoir campaign": comptoir_seconds, "raw smtplib loop (floor)": best_floor,
+            "raw send_message loop": min(objects)}
+    ratios = {"Comptoir / raw (messages/s)": round(best_floor / comptoir_seconds, 3),
+              "Comptoir / raw send_message": round(min(objects) / comptoir_seconds, 3)}
     print(f"\nnewsletter — {machine()['cpus']} CPUs, Python {machine()['python']}, "
           f"{args.messages} messages")
     print(f"{'run':<30}{'seconds':>10}{'msg/s':>10}")
@@ -176,7 +198,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     path = RESULTS / f"newsletter-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps({
         "bench": "newsletter", "machine": machine(), "messages": args.messages,
-        "ratios": ratios, "seconds": rows, "floor_runs": floor, "progress": progress,
+        "ratios": ratios, "seconds": rows, "floor_runs": floor,
+        "send_message_runs": objects, "progress": progress,
     }, indent=2, default=str))
     print(f"results: {path}")
     return {**ratios, "sent": float(progress.get("sent", 0))}

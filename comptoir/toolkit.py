@@ -30,9 +30,10 @@ from comptoir.api import kit as api  # the REST API's helpers for plugins' resou
 from comptoir.core.db import db
 from comptoir.core.i18n import money, plugin_translations
 from comptoir.core.jobs import enqueue, job, periodic
-from comptoir.core.mail import Mailer, MailError, MailRefused
+from comptoir.core.mail import FlatMessage, Mailer, MailError, MailRefused
 from comptoir.core.mail import build_message as build_mail
 from comptoir.core.mail import connection as mail_connection
+from comptoir.core.mail import flat_message as flat_mail
 from comptoir.core.plugins import hookimpl, hooks, plugin_host
 from comptoir.core.scoping import OfficeShared, TenantScoped, current_tenant_id, tenant_context
 from comptoir.core.themes import render
@@ -489,6 +490,8 @@ __all__ = [
     "send_mail",
     "transactional_mail",
     "build_mail",
+    "flat_mail",
+    "FlatMessage",
     "mail_connection",
     "Mailer",
     "MailError",

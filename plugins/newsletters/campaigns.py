@@ -40,6 +40,7 @@ from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from comptoir.toolkit import (
+    FlatMessage,
     TenantInfo,
     as_tenant,
     db,
@@ -706,7 +707,7 @@ class _Builder:
         self.fallback = fallback
 
     def messages(self, rows: list[Delivery]
-                 ) -> Iterator[tuple[Delivery, EmailMessage | mailing.Skip]]:
+                 ) -> Iterator[tuple[Delivery, FlatMessage | mailing.Skip]]:
         groups: dict[tuple[int, str], list[Delivery]] = {}
         for row in rows:
             shop_id = row.subscriber_tenant_id or self.sender.id
@@ -736,13 +737,13 @@ class _Builder:
                 yield row, self._compose(reader, row)
 
     def _compose(self, reader: mailing.Reader,
-                 delivery: Delivery) -> EmailMessage | mailing.Skip:
+                 delivery: Delivery) -> FlatMessage | mailing.Skip:
         content = translation_for(reader.locale, self.available, self.fallback)
         if content is None:
             return mailing.Skip(NO_TRANSLATION_REASON)
         try:
-            return mailing.compose(self.sender, reader, content, kind=MARKETING,
-                                   delivery=delivery)
+            return mailing.compose_flat(self.sender, reader, content, kind=MARKETING,
+                                        delivery=delivery)
         except Exception as exc:  # one message that cannot be built must not stop the batch
             log.exception("campaign delivery %s not built", delivery.id)
             return mailing.Skip(str(exc) or type(exc).__name__, FAILED)

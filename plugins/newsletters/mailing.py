@@ -47,6 +47,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from comptoir.toolkit import (
+    FlatMessage,
     Mailer,
     MailError,
     MailRefused,
@@ -54,6 +55,7 @@ from comptoir.toolkit import (
     as_tenant,
     build_mail,
     db,
+    flat_mail,
     mail_connection,
     mail_footer,
     plugin_settings,
@@ -195,6 +197,7 @@ def smtp_url(tenant: TenantInfo) -> str | None:
     return url
 
 
+@lru_cache(maxsize=256)
 def _domain(address: str) -> str:
     return parseaddr(address)[1].rpartition("@")[2] or "localhost"
 
@@ -276,6 +279,25 @@ def compose(sender: TenantInfo, reader: Reader, content: Content, *, kind: str,
 
     :raises ContentError: a placeholder the content uses is not known.
     """
+    return build_mail(**_parts(sender, reader, content, kind=kind, delivery=delivery,
+                               test=test))
+
+
+def compose_flat(sender: TenantInfo, reader: Reader, content: Content, *, kind: str,
+                 delivery: Delivery | None = None) -> FlatMessage:
+    """:func:`compose`'s message as the bytes that go to the SMTP server: what deliveries
+    send. The same message byte for byte (``tests/newsletters/test_flat_message.py``),
+    built in a fraction of the time: building an ``EmailMessage`` with the modern policy,
+    then flattening it again at sending time, was most of a campaign's time per message.
+
+    :raises ContentError: a placeholder the content uses is not known.
+    """
+    return flat_mail(**_parts(sender, reader, content, kind=kind, delivery=delivery))
+
+
+def _parts(sender: TenantInfo, reader: Reader, content: Content, *, kind: str,
+           delivery: Delivery | None, test: bool = False) -> dict[str, Any]:
+    """The arguments of :func:`comptoir.core.mail.build_message` for ``reader``."""
     values = {**placeholders(reader, sender), **content.values}
     subject = render_text(content.subject, values).strip()
     body = render_text(content.body, values).strip()
@@ -324,10 +346,10 @@ def compose(sender: TenantInfo, reader: Reader, content: Content, *, kind: str,
     html = render_translated(translations, "newsletters/email.html",
                              body_html=_html_paragraphs(body, link, authored), pixel=pixel,
                              **context)
-    return build_mail(
-        reader.email, subject, text, html, sender=sender_address(sender), headers=headers,
-        reply_to=content.reply_to,
-        message_id=message_id(sender, delivery) if delivery is not None else None)
+    return {"to": reader.email, "subject": subject, "text": text, "html": html,
+            "sender": sender_address(sender), "headers": headers,
+            "reply_to": content.reply_to,
+            "message_id": message_id(sender, delivery) if delivery is not None else None}
 
 
 # --- suppressions and the frequency cap ----------------------------------------------------
@@ -445,7 +467,8 @@ class Skip:
     status: str = SKIPPED
 
 
-def deliver(sender: TenantInfo, messages: Iterable[tuple[Delivery, EmailMessage | Skip]],
+def deliver(sender: TenantInfo,
+            messages: Iterable[tuple[Delivery, EmailMessage | FlatMessage | Skip]],
             rate_per_minute: int = 0, claimed: Iterable[int] = ()) -> Outcome:
     """Send claimed deliveries (status ``sending``) over one connection, as ``sender``.
 
@@ -539,12 +562,12 @@ def _record(sender: TenantInfo, skips: list[tuple[int, dict[str, Any]]],
 
 
 def deliver_batch(sender: TenantInfo, deliveries: list[Delivery],
-                  build: Callable[[Delivery], EmailMessage | None],
+                  build: Callable[[Delivery], EmailMessage | FlatMessage | None],
                   rate_per_minute: int = 0) -> Outcome:
     """:func:`deliver` for callers that build one message at a time: ``build`` returns a
     delivery's message, or ``None`` to leave it out (it then marks the row itself)."""
 
-    def items() -> Iterator[tuple[Delivery, EmailMessage | Skip]]:
+    def items() -> Iterator[tuple[Delivery, EmailMessage | FlatMessage | Skip]]:
         for delivery in deliveries:
             try:
                 msg = build(delivery)
@@ -558,7 +581,7 @@ def deliver_batch(sender: TenantInfo, deliveries: list[Delivery],
     return deliver(sender, items(), rate_per_minute, claimed=[d.id for d in deliveries])
 
 
-def _send_one(mailer: Mailer, msg: EmailMessage,
+def _send_one(mailer: Mailer, msg: EmailMessage | FlatMessage,
               envelope_from: str) -> tuple[dict[str, Any], MailRefused | None]:
     try:
         mailer.send(msg, envelope_from=envelope_from)
@@ -574,7 +597,8 @@ def _send_one(mailer: Mailer, msg: EmailMessage,
     except MailError as exc:
         return {"status": FAILED, "error": str(exc)[:500]}, None
     return {"status": SENT, "sent_at": datetime.now(UTC),
-            "message_id": str(msg["Message-ID"]), "error": ""}, None
+            "message_id": (msg.message_id if isinstance(msg, FlatMessage)
+                           else str(msg["Message-ID"])), "error": ""}, None
 
 
 def send_now(sender: TenantInfo, reader: Reader, content: Content, *, kind: str,
@@ -609,9 +633,9 @@ def send_now(sender: TenantInfo, reader: Reader, content: Content, *, kind: str,
         db.session.refresh(delivery)
         db.session.expunge(delivery)  # keep its values: leaving as_tenant ends the transaction
 
-    def build(row: Delivery) -> EmailMessage:
+    def build(row: Delivery) -> FlatMessage:
         with shop_context(reader.tenant, reader.locale):
-            return compose(sender, reader, content, kind=kind, delivery=row)
+            return compose_flat(sender, reader, content, kind=kind, delivery=row)
 
     with as_tenant(sender):
         deliver_batch(sender, [delivery], build)
