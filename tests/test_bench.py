@@ -30,7 +30,8 @@ def test_tenant_scale_benchmark_runs(tmp_path):
 
 
 def test_hooks_benchmark_runs():
-    assert "overhead_ms" in hooks.main(["--requests", "5", "--products", "10"])
+    result = hooks.main(["--requests", "5", "--products", "10"])
+    assert "overhead_ms" in result and result["in_hooks_ms"] > result["dispatch_ms"] > 0
 
 
 @requires_postgresql
