@@ -20,7 +20,7 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 from sqlalchemy import Select, exists, or_, select
 
-from comptoir.toolkit import Order, api, current_tenant, db
+from comptoir.toolkit import N_, Order, api, current_tenant, db
 from plugins.affiliates.ledger import IN_PAYOUT, PAID, PAYABLE, PENDING, statuses
 from plugins.affiliates.models import (
     COMMISSION,
@@ -35,10 +35,6 @@ from plugins.affiliates.models import (
 MAX_ID = 2**31 - 1
 HUNDRED = Decimal("100")
 CENT = Decimal("0.01")
-
-
-def N_(message: str) -> str:  # noqa: N802  (Babel's marker: extracted, translated later)
-    return message
 
 
 #: The scope the routes below require, with its description (translated on the shop's API

@@ -18,15 +18,11 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 from sqlalchemy import Select, exists, or_, select
 
-from comptoir.toolkit import Order, api, current_tenant, db, shop_today
+from comptoir.toolkit import N_, Order, api, current_tenant, db, shop_today
 from plugins.approvals import chain as chains
 from plugins.approvals.models import PENDING, STATUSES, Event, Member, Request
 
 MAX_ID = 2**31 - 1
-
-
-def N_(message: str) -> str:  # noqa: N802  (Babel's marker: extracted, translated later)
-    return message
 
 
 #: The scope the routes below require, with its description (translated on the shop's API

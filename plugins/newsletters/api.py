@@ -19,7 +19,7 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 from sqlalchemy import Select, exists, func, or_, select
 
-from comptoir.toolkit import api, db
+from comptoir.toolkit import N_, api, db
 from plugins.newsletters.models import (
     CONFIRMED,
     PENDING,
@@ -31,10 +31,6 @@ from plugins.newsletters.models import (
 )
 
 STATUSES = (PENDING, SUBSCRIBED, UNSUBSCRIBED)
-
-
-def N_(message: str) -> str:  # noqa: N802  (Babel's marker: extracted, translated later)
-    return message
 
 
 #: The scope the routes below require, with its description (translated on the shop's API

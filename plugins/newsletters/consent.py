@@ -32,6 +32,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from comptoir.toolkit import (
+    N_,
     TenantInfo,
     as_tenant,
     current_tenant,
@@ -67,13 +68,6 @@ from plugins.newsletters.models import (
 translations = plugin_translations("plugins.newsletters")
 _ = translations.gettext
 PLUGIN = "newsletters"
-
-
-
-def N_(message: str) -> str:  # noqa: N802  (Babel's marker: extracted, translated later)
-    """Mark ``message`` for the catalogue; it is translated where the reader's language is
-    known."""
-    return message
 
 
 #: The standard wording readers agree to (the shop's ``consent_text`` setting replaces it).
